@@ -1,0 +1,42 @@
+# shellcheck shell=sh
+# Reporting for matrix guests: the host runner reads these lines from the serial log.
+#   crashkey-step: <text>            progress, shown on the host terminal
+#   crashkey-check: ok <name>        one passed check
+#   crashkey-check: FAIL <name>: ..  one failed check
+
+step() { echo "crashkey-step: $*"; }
+pass() { echo "crashkey-check: ok $1"; }
+fail() { echo "crashkey-check: FAIL $1: $2"; }
+
+# check NAME COMMAND...: passes when COMMAND succeeds.
+check() {
+	_name=$1
+	shift
+	if _out=$("$@" 2>&1); then
+		pass "$_name"
+	else
+		fail "$_name" "$(echo "$_out" | tail -n 3 | tr '\n' ' ')"
+	fi
+}
+
+# check_fails NAME MESSAGE COMMAND...: passes when COMMAND fails saying MESSAGE.
+check_fails() {
+	_name=$1
+	_want=$2
+	shift 2
+	if _out=$("$@" 2>&1); then
+		fail "$_name" "succeeded, expected: $_want"
+		return
+	fi
+	case "$_out" in
+	*"$_want"*) pass "$_name" ;;
+	*) fail "$_name" "expected '$_want', got: $(echo "$_out" | tail -n 2 | tr '\n' ' ')" ;;
+	esac
+}
+
+# check_eq NAME EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+}
+
+write() { printf '%s' "$2" > "$1"; }

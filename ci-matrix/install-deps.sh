@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install the Debian packages needed to build and run the crashkey matrix for the given
+# arches (default x86_64), only those that are missing. Foreign arches are added to dpkg
+# so that their libraries (tool cross-build) and .debs (guest rootfs) can be fetched.
+set -euo pipefail
+. "$(dirname "$0")/../cross-build/lib.sh"
+
+missing=()
+want() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+}
+
+add_foreign_arch() {
+	[ "$1" = "$(dpkg --print-architecture)" ] && return
+	dpkg --print-foreign-architectures | grep -qx "$1" && return
+	note "adding dpkg architecture $1"
+	dpkg --add-architecture "$1"
+	need_update=1
+}
+
+need_update=0
+want linux-source-6.12 bc bison flex libssl-dev libelf-dev cpio ccache make gcc \
+	xz-utils kmod pkg-config cryptsetup-bin keyutils \
+	libcryptsetup-dev libkeyutils-dev shellcheck
+for arch in "${@:-x86_64}"; do
+	load_arch "$arch"
+	# shellcheck source=/dev/null
+	. "$CRASHKEY_TOP/ci-matrix/arch/$arch.conf"
+	add_foreign_arch "$DEB_ARCH"
+	want "$GCC_PACKAGE" "$QEMU_PACKAGE" "libcryptsetup-dev:$DEB_ARCH" "libkeyutils-dev:$DEB_ARCH"
+	[ -z "$CROSS_COMPILE" ] || want "libc6-dev-$DEB_ARCH-cross"
+done
+
+[ ${#missing[@]} -gt 0 ] || [ "$need_update" = 1 ] || exit 0
+note "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# One foreign index (bookworm-security ppc64el) is known to fail its size check now and
+# then; what matters is whether the packages install, which the next step checks.
+apt-get update -q >/dev/null || note "apt-get update reported errors; trying to install anyway"
+[ ${#missing[@]} -eq 0 ] || apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Assemble the guest root filesystem for one arch from that arch's Debian packages:
+#   ci-matrix/rootfs.sh <arch> <dir> <binary>...
+# Fills <dir> with busybox, cryptsetup, keyctl, kexec, the given extra binaries (crashkey,
+# test helpers, installed into /usr/bin) and exactly the shared libraries they need,
+# found by following DT_NEEDED through the unpacked packages.
+set -euo pipefail
+. "$(dirname "$0")/../cross-build/lib.sh"
+
+ARCH_NAME=${1:?usage: rootfs.sh <arch> <dir> [binary...]}
+ROOT=${2:?usage: rootfs.sh <arch> <dir> [binary...]}
+shift 2
+load_arch "$ARCH_NAME"
+
+PACKAGES="busybox-static cryptsetup-bin keyutils kexec-tools"
+DEBS=$CRASHKEY_CACHE/debs/$DEB_ARCH
+UNPACKED=$CRASHKEY_CACHE/unpacked/$DEB_ARCH
+
+# Every package the guest programs depend on, recursively, for DEB_ARCH.
+package_closure() {
+	local p
+	for p in $PACKAGES; do
+		apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+			--no-breaks --no-replaces --no-enhances "$p:$DEB_ARCH"
+	done | grep -v '^[[:space:]<]' | sed 's/:.*//' | sort -u
+}
+
+fetch_packages() {
+	local p
+	mkdir -p "$DEBS"
+	for p in $(package_closure); do
+		compgen -G "$DEBS/${p}_*.deb" >/dev/null && continue
+		(cd "$DEBS" && apt-get download -q "$p:$DEB_ARCH" >/dev/null 2>&1) ||
+			(cd "$DEBS" && apt-get download -q "$p" >/dev/null 2>&1) ||
+			note "could not download $p for $DEB_ARCH (needed only if a library is missing below)"
+	done
+}
+
+unpack_packages() {
+	local deb stamp=$UNPACKED/.debs
+	if [ -f "$stamp" ] && [ "$(ls "$DEBS")" = "$(cat "$stamp")" ]; then
+		return
+	fi
+	rm -rf "$UNPACKED" && mkdir -p "$UNPACKED"
+	for deb in "$DEBS"/*.deb; do
+		dpkg-deb -x "$deb" "$UNPACKED"
+	done
+	ls "$DEBS" > "$stamp"
+}
+
+find_library() {
+	local d
+	for d in lib/$GNU_TRIPLET usr/lib/$GNU_TRIPLET lib usr/lib lib64 usr/lib64; do
+		if [ -e "$UNPACKED/$d/$1" ]; then
+			printf '%s\n' "$d/$1"
+			return
+		fi
+	done
+	return 1
+}
+
+# Copy an ELF file into ROOT at path $2 together with its interpreter and libraries.
+install_elf() {
+	local src=$1 dst=$2 interp lib path
+	[ -e "$ROOT/$dst" ] && return
+	mkdir -p "$ROOT/$(dirname "$dst")"
+	cp -L "$src" "$ROOT/$dst"
+	interp=$(readelf -lW "$src" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	if [ -n "$interp" ] && [ ! -e "$ROOT/$interp" ]; then
+		install_elf "$UNPACKED/$interp" "$interp"
+	fi
+	for lib in $(readelf -dW "$src" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		path=$(find_library "$lib") || die "$lib (needed by $dst) is in none of the $DEB_ARCH packages"
+		install_elf "$UNPACKED/$path" "$path"
+	done
+}
+
+main() {
+	local bin
+	fetch_packages
+	unpack_packages
+	rm -rf "$ROOT" && mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,mnt,run,boot}
+	cp "$UNPACKED/bin/busybox" "$ROOT/bin/busybox"
+	install_elf "$UNPACKED/sbin/cryptsetup" sbin/cryptsetup
+	install_elf "$UNPACKED/bin/keyctl" bin/keyctl
+	install_elf "$UNPACKED/sbin/kexec" sbin/kexec
+	for bin in "$@"; do
+		install_elf "$bin" "usr/bin/$(basename "$bin")"
+	done
+}
+
+main "$@"

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# The crashkey matrix: for each arch, build the kernel and the tool, assemble the guest,
+# and run a scenario in QEMU (TCG) from volume creation through crash, capture-kernel
+# unlock and a verifying boot. Prints progress, TAP lines, a table of timings and a
+# final "N passed, N failed" line.
+#
+#   ci-matrix/run.sh [-s scenario] [arch...]        (default: crash-unlock x86_64)
+#
+# Per-arch facts: cross-build/arch/<arch>.conf (build), ci-matrix/arch/<arch>.conf (QEMU).
+set -euo pipefail
+. "$(dirname "$0")/../cross-build/lib.sh"
+
+SCENARIO=crash-unlock
+if [ "${1:-}" = -s ]; then
+	SCENARIO=$2
+	shift 2
+fi
+ARCHES=("${@:-x86_64}")
+RESULTS=$(mktemp)
+trap 'rm -f "$RESULTS"' EXIT
+
+now() { date +%s; }
+say() { printf '[%s] %s\n' "$ARCH_NAME" "$*"; }
+
+# ---- build --------------------------------------------------------------
+
+build_userspace() {
+	local out=$1
+	mkdir -p "$out"
+	make -s -C "$CRASHKEY_TOP/tools/crashkey" O="$out" CROSS_COMPILE="$CROSS_COMPILE" \
+		PKG_CONFIG_PATH="/usr/lib/$GNU_TRIPLET/pkgconfig" >&2
+	"${CROSS_COMPILE}gcc" -O2 -Wall -Wextra -Werror -o "$out/elfcheck" \
+		"$CRASHKEY_TOP/tests/helpers/elfcheck.c"
+}
+
+make_cpio() {
+	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 > "$2"
+}
+
+# The capture kernel's initramfs is the same tree without /boot; the first kernel's
+# initramfs carries it and the kernel image in /boot for kexec.
+assemble_guest() {
+	local root=$WORK/root bin=$WORK/bin
+	"$CRASHKEY_TOP/ci-matrix/rootfs.sh" "$ARCH_NAME" "$root" "$bin/crashkey" "$bin/elfcheck"
+	install -m 0755 "$CRASHKEY_TOP/ci-matrix/guest/init" "$root/init"
+	mkdir -p "$root/etc/crashkey"
+	cp "$CRASHKEY_TOP/ci-matrix/guest/lib.sh" "$root/etc/crashkey/lib.sh"
+	cp "$CRASHKEY_TOP/ci-matrix/scenarios/$SCENARIO.sh" "$root/etc/crashkey/scenario.sh"
+	printf 'CONSOLE=%s\nCAPTURE_CMDLINE="%s"\nHANDOVER=%s\n' \
+		"$CONSOLE" "$CAPTURE_CMDLINE" "$HANDOVER" > "$root/etc/crashkey/arch.env"
+	make_cpio "$root" "$WORK/capture.cpio.gz"
+	cp "$WORK/capture.cpio.gz" "$root/boot/capture.cpio.gz"
+	cp "$KERNEL" "$root/boot/kernel"
+	make_cpio "$root" "$WORK/initramfs.cpio.gz"
+}
+
+# ---- boot ---------------------------------------------------------------
+
+make_disks() {
+	local i
+	rm -f "$WORK"/disk*.img
+	truncate -s "$DUMP_DISK_SIZE" "$WORK/disk0.img"
+	for i in 1 2; do
+		truncate -s 64M "$WORK/disk$i.img"
+	done
+}
+
+# Print the guest's progress lines as they arrive, stamped with seconds since start.
+follow_log() {
+	local log=$1 pid=$2 t0=$3 line
+	tail -n +1 -F --pid="$pid" "$log" 2>/dev/null | while IFS= read -r line; do
+		line=${line//$'\r'/}
+		case "$line" in
+		*crashkey-step:*) say "$(($(now) - t0))s ${line#*crashkey-step: }" ;;
+		*"crashkey-check: FAIL"*) say "$(($(now) - t0))s FAIL ${line#*crashkey-check: FAIL }" ;;
+		*"Kernel panic"*|*"Starting crashdump kernel"*) say "$(($(now) - t0))s ${line#*] }" ;;
+		esac
+	done
+}
+
+# boot LOG TIMEOUT STAGE: one QEMU run; returns QEMU's (or timeout's) status.
+boot() {
+	local log=$1 limit=$2 stage=$3 i pid status=0 t0
+	local -a disks=()
+	for i in 0 1 2; do
+		disks+=(-drive "file=$WORK/disk$i.img,if=none,format=raw,id=d$i"
+			-device "$DISK_DEVICE,drive=d$i")
+	done
+	: > "$log"
+	t0=$(now)
+	# shellcheck disable=SC2086 # QEMU_ARGS is a list of arguments
+	timeout "$limit" "$QEMU" $QEMU_ARGS -m "$MEMORY" -smp 1 -nodefaults -no-reboot \
+		-display none -serial "file:$log" "${disks[@]}" \
+		-kernel "$KERNEL" -initrd "$WORK/initramfs.cpio.gz" \
+		-append "console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 crashkey.stage=$stage $EXTRA_CMDLINE" &
+	pid=$!
+	follow_log "$log" "$pid" "$t0" &
+	wait "$pid" || status=$?
+	wait || true
+	return "$status"
+}
+
+# ---- results ------------------------------------------------------------
+
+result() {	# result ok|fail NAME
+	printf '%s\t%s\t%s\n' "$ARCH_NAME" "$1" "$2" >> "$RESULTS"
+}
+
+# KUnit's KTAP from the first kernel: one result per test case.
+collect_kunit() {
+	local log=$1 found=0 status name
+	while read -r status name; do
+		found=1
+		result "$status" "kunit $name"
+	done < <(sed -n '1,/Starting crashdump kernel/p' "$log" | sed 's/^\[[^]]*\] //' |
+		sed -n 's/^    \(not ok\|ok\) [0-9]* \([^ ]*\).*/\1 \2/p' |
+		sed 's/^not ok/fail/')
+	[ "$found" = 1 ] || result fail "kunit results present in the first kernel's log"
+}
+
+collect_checks() {
+	local log=$1 line
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) result ok "${line#ok }" ;;
+		"FAIL "*) result fail "${line#FAIL }" ;;
+		esac
+	done < <(sed -n 's/.*crashkey-check: //p' "$1" | tr -d '\r')
+}
+
+expect_line() {	# expect_line LOG PATTERN NAME
+	if grep -q "$2" "$1"; then result ok "$3"; else result fail "$3"; fi
+}
+
+# ---- one arch -----------------------------------------------------------
+
+run_arch() {
+	local t status crash_log verify_log
+	load_arch "$ARCH_NAME"
+	# shellcheck source=/dev/null
+	. "$CRASHKEY_TOP/ci-matrix/arch/$ARCH_NAME.conf"
+	WORK=$CRASHKEY_CACHE/run/$ARCH_NAME
+	mkdir -p "$WORK"
+	crash_log=$WORK/crash.log
+	verify_log=$WORK/verify.log
+
+	say "building the kernel"
+	t=$(now)
+	if ! KERNEL=$("$CRASHKEY_TOP/cross-build/build.sh" "$ARCH_NAME"); then
+		result fail "kernel build"
+		return
+	fi
+	T_KERNEL=$(($(now) - t))
+	say "building crashkey and assembling the guest"
+	t=$(now)
+	if ! build_userspace "$WORK/bin" || ! assemble_guest; then
+		result fail "tool build and guest assembly"
+		return
+	fi
+	T_GUEST=$(($(now) - t))
+
+	make_disks
+	say "boot 1: create volumes, register keys, load capture kernel, crash"
+	t=$(now)
+	status=0
+	boot "$crash_log" "$TIMEOUT_CRASH" setup || status=$?
+	T_CRASH=$(($(now) - t))
+	[ "$status" != 124 ] || say "timed out after ${TIMEOUT_CRASH}s"
+	collect_kunit "$crash_log"
+	expect_line "$crash_log" "crashkey-stage-done: capture" "capture kernel completed its stage"
+
+	say "boot 2: open the volumes with passphrases, check the dump"
+	t=$(now)
+	status=0
+	boot "$verify_log" "$TIMEOUT_VERIFY" verify || status=$?
+	T_VERIFY=$(($(now) - t))
+	expect_line "$verify_log" "crashkey-stage-done: verify" "verify boot completed"
+	collect_checks "$crash_log"
+	collect_checks "$verify_log"
+	for log in "$crash_log" "$verify_log"; do
+		if grep -q 'WARNING:\|BUG:\|Oops' "$log"; then
+			result fail "no kernel WARN/BUG/Oops in $(basename "$log")"
+		else
+			result ok "no kernel WARN/BUG/Oops in $(basename "$log")"
+		fi
+	done
+	printf '%s\t%s\t%s\t%s\t%s\n' "$ARCH_NAME" "$T_KERNEL" "$T_GUEST" "$T_CRASH" "$T_VERIFY" \
+		>> "$WORK/../timings.$$"
+	say "logs: $crash_log $verify_log"
+}
+
+report() {
+	local n=0 passed=0 failed=0 arch status name
+	while IFS=$'\t' read -r arch status name; do
+		n=$((n + 1))
+		if [ "$status" = ok ]; then
+			passed=$((passed + 1))
+			echo "ok $n - $arch: $name"
+		else
+			failed=$((failed + 1))
+			echo "not ok $n - $arch: $name"
+		fi
+	done < "$RESULTS"
+	echo "1..$n"
+	echo
+	printf '%-8s %-10s %9s %9s %9s %9s %7s %7s\n' arch scenario kernel guest crash+cap verify passed failed
+	for arch in "${ARCHES[@]}"; do
+		local tk=- tg=- tc=- tv=-
+		if [ -f "$CRASHKEY_CACHE/run/timings.$$" ]; then
+			read -r _ tk tg tc tv < <(grep "^$arch	" "$CRASHKEY_CACHE/run/timings.$$" || echo "- - - - -")
+		fi
+		printf '%-8s %-10s %8ss %8ss %8ss %8ss %7s %7s\n' "$arch" "$SCENARIO" "$tk" "$tg" "$tc" "$tv" \
+			"$(grep -c "^$arch	ok	" "$RESULTS" || true)" \
+			"$(grep -c "^$arch	fail	" "$RESULTS" || true)"
+	done
+	rm -f "$CRASHKEY_CACHE/run/timings.$$"
+	echo
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
+}
+
+EXTRA_CMDLINE=${EXTRA_CMDLINE:-}
+for ARCH_NAME in "${ARCHES[@]}"; do
+	run_arch
+done
+report

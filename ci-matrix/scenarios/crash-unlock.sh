@@ -1,0 +1,226 @@
+# shellcheck shell=sh
+# Scenario "crash-unlock": three LUKS2 volumes, their volume keys registered with crashkey
+# and handed to the capture kernel by kexec_file_load; after a crash the capture kernel
+# unlocks all three without a passphrase and saves the vmcore onto the first; a third boot
+# opens them with their passphrases and checks the dump and the other volumes' data.
+#
+# Stages: setup (first kernel), capture (after the crash), verify (fresh boot).
+# /etc/crashkey/arch.env gives CONSOLE, CAPTURE_CMDLINE and HANDOVER (setup_data, ...).
+
+# shellcheck source=/dev/null
+. /etc/crashkey/arch.env
+
+KEYS=/sys/kernel/config/crash_dm_crypt_keys
+PROBE=/sys/kernel/debug/crash_dm_crypt/blob_pages
+VOLUMES="vda vdb vdc"		# vda receives the dump, vdb and vdc hold canary data
+CANARY_BYTES=1048576
+
+passphrase_file() {
+	printf 'crashkey test passphrase for %s' "$1" > "/tmp/$1.pass"
+	echo "/tmp/$1.pass"
+}
+
+uuid_of() { cryptsetup luksUUID "/dev/$1"; }
+mapping_of() { echo "/dev/mapper/luks-$(uuid_of "$1")"; }
+canary_hash() { head -c "$CANARY_BYTES" "$(mapping_of "$1")" | sha256sum | cut -d' ' -f1; }
+
+open_with_passphrases() {
+	for v in $VOLUMES; do
+		check "open $v with its passphrase" cryptsetup open \
+			--key-file "$(passphrase_file "$v")" "/dev/$v" "luks-$(uuid_of "$v")"
+	done
+}
+
+close_volumes() {
+	for v in $VOLUMES; do
+		cryptsetup close "luks-$(uuid_of "$v")"
+	done
+}
+
+# ---- setup: first kernel ----------------------------------------------------
+
+create_volumes() {
+	step "creating 3 LUKS2 volumes (pbkdf2, passphrases)"
+	for v in $VOLUMES; do
+		check "luksFormat $v" cryptsetup luksFormat --type luks2 --pbkdf pbkdf2 \
+			--pbkdf-force-iterations 1000 --batch-mode \
+			--key-file "$(passphrase_file "$v")" "/dev/$v"
+	done
+	open_with_passphrases
+	check "mkfs.ext2 on vda" mkfs.ext2 "$(mapping_of vda)"
+	mount "$(mapping_of vda)" /mnt
+	for v in vdb vdc; do
+		dd if=/dev/urandom of="$(mapping_of "$v")" bs=65536 \
+			count=$((CANARY_BYTES / 65536)) 2>/dev/null
+		echo "$v $(canary_hash "$v")" >> /mnt/canary.sha256
+	done
+	step "canary data written to vdb and vdc"
+	umount /mnt
+}
+
+check_configfs_validation() {
+	step "checking configfs input validation"
+	check_fails "upper-case UUID refused" "Invalid argument" \
+		mkdir "$KEYS/0C6E5E1A-8A3F-4D5E-9B2C-1F2E3D4C5B6A"
+	check_fails "non-UUID item name refused" "Invalid argument" mkdir "$KEYS/not-a-uuid"
+	u=0c6e5e1a-8a3f-4d5e-9b2c-1f2e3d4c5b6a
+	mkdir "$KEYS/$u"
+	check_fails "description naming no key refused" "Required key not available" \
+		write "$KEYS/$u/description" "crashkey-test:absent"
+	keyctl add user crashkey-test:user secret @u > /dev/null
+	check_fails "user-type key refused" "Key was rejected by service" \
+		write "$KEYS/$u/description" "crashkey-test:user"
+	head -c 300 /dev/urandom | keyctl padd logon crashkey-test:big @u > /dev/null
+	check_fails "300-byte key refused" "Invalid argument" \
+		write "$KEYS/$u/description" "crashkey-test:big"
+	check_fails "empty description refused" "Invalid argument" \
+		write "$KEYS/$u/description" ""
+	check_fails "256-character description refused" "Invalid argument" \
+		write "$KEYS/$u/description" "$(head -c 256 /dev/zero | tr '\0' x)"
+	check_eq "failed writes left no description" "" "$(cat "$KEYS/$u/description")"
+	rmdir "$KEYS/$u"
+	keyctl unlink "$(keyctl search @u user crashkey-test:user)" @u > /dev/null
+	keyctl unlink "$(keyctl search @u logon crashkey-test:big)" @u > /dev/null
+
+	i=0
+	while [ $i -lt 1024 ] && mkdir "$KEYS/$(printf '%08x-0000-4000-8000-000000000000' $i)"; do
+		i=$((i + 1))
+	done
+	check_eq "1024 items accepted" 1024 "$(cat "$KEYS/count")"
+	check_fails "item 1025 refused" "No space left on device" \
+		mkdir "$KEYS/ffffffff-0000-4000-8000-000000000000"
+	rmdir "$KEYS"/*-0000-4000-8000-000000000000
+	check_eq "all test items removed" 0 "$(cat "$KEYS/count")"
+}
+
+register_keys() {
+	step "registering the volume keys with crashkey add"
+	check "crashkey add /dev/vda --key-file" crashkey add --key-file "$(passphrase_file vda)" /dev/vda
+	check "crashkey add /dev/vdb --stdin" sh -c "crashkey add --stdin /dev/vdb < $(passphrase_file vdb)"
+	check "crashkey add <UUID of vdc>" crashkey add --key-file "$(passphrase_file vdc)" "$(uuid_of vdc)"
+	check_eq "3 items registered" 3 "$(cat "$KEYS/count")"
+	crashkey status
+}
+
+blob_state() { sed 's/ addr=.*//' "$PROBE"; }
+blob_addr() { sed -n 's/.* addr=\(0x[0-9a-f]*\).*/\1/p' "$PROBE"; }
+
+check_blob_unmapped() {
+	case "$(blob_state)" in
+	"pages=0 "*) fail "$1" "no key blob loaded" ;;
+	*" readable=0") pass "$1" ;;
+	*) fail "$1" "$(blob_state)" ;;
+	esac
+}
+
+load_capture() {
+	kexec -s -p /boot/kernel --initrd=/boot/capture.cpio.gz \
+		--append="console=$CONSOLE $CAPTURE_CMDLINE panic=-1 kunit.enable=0"
+}
+
+load_capture_kernel() {
+	step "loading the capture kernel with kexec -s -p"
+	check_eq "no key blob before any load" "pages=0 readable=0" "$(blob_state)"
+	check "kexec -s -p" load_capture
+	check_blob_unmapped "key blob pages not present after load"
+	first=$(blob_addr)
+
+	write "$KEYS/reuse" 1
+	check "reload with reuse=1" load_capture
+	check_eq "reuse consumed by the load" 0 "$(cat "$KEYS/reuse")"
+	check_blob_unmapped "key blob pages not present after reuse"
+	second=$(blob_addr)
+
+	check_fails "loading a non-kernel fails" "kexec_file_load failed" \
+		kexec -s -p /etc/crashkey/lib.sh --append=x
+	check_eq "failed load leaves no key blob" "pages=0 readable=0" "$(blob_state)"
+	check "load after a failed load" load_capture
+	third=$(blob_addr)
+	if [ "$first" != "$second" ] || [ "$second" != "$third" ]; then
+		pass "key blob placed at a new random address on reload"
+	else
+		fail "key blob placed at a new random address on reload" "3 loads at $first"
+	fi
+
+	check "unload" kexec -s -p -u
+	check_eq "unload wipes the key blob" "pages=0 readable=0" "$(blob_state)"
+	check "final load" load_capture
+	check_blob_unmapped "key blob pages not present before the crash"
+	# Test only: leave the address for the capture kernel, which checks that the
+	# range is not RAM to it.
+	mount "$(mapping_of vda)" /mnt
+	blob_addr > /mnt/blob.addr
+	umount /mnt
+	step "key blob loaded, $(blob_state | cut -d' ' -f1), not present in the kernel's mapping"
+}
+
+stage_setup() {
+	create_volumes
+	check_configfs_validation
+	register_keys
+	load_capture_kernel
+	step "crashing the kernel with sysrq-c"
+	echo c > /proc/sysrq-trigger
+}
+
+# ---- capture: kdump kernel -------------------------------------------------
+
+check_handover_hidden_setup_data() {
+	for d in /sys/kernel/boot_params/setup_data/*; do
+		[ "$(cat "$d/type")" = 0x43524b59 ] || continue
+		check_eq "setup_data payload erased" "" "$(od -An -tx1 "$d/data" | tr -d ' 0\n')"
+		return
+	done
+	fail "setup_data payload erased" "no setup_data node of type 0x43524b59"
+}
+
+check_blob_not_ram() {
+	addr=$(cat /mnt/blob.addr)
+	while IFS='-: ' read -r start end _ name; do
+		[ "$name" = "System RAM" ] || continue
+		if [ $((addr)) -ge $((0x$start)) ] && [ $((addr)) -le $((0x$end)) ]; then
+			fail "key blob range is not RAM in the capture kernel" "$addr in $start-$end"
+			return
+		fi
+	done < /proc/iomem
+	pass "key blob range is not RAM in the capture kernel"
+}
+
+save_vmcore() {
+	cp /proc/vmcore /mnt/vmcore || return 1
+	stat -c %s /proc/vmcore > /mnt/vmcore.size
+}
+
+stage_capture() {
+	check "configfs offers only restore" test -e "$KEYS/restore" -a ! -e "$KEYS/count"
+	"check_handover_hidden_$HANDOVER"
+	step "capture kernel up: crashkey unlock, no passphrase"
+	check "crashkey unlock" crashkey unlock
+	for v in $VOLUMES; do
+		check "$v unlocked by the capture kernel" test -b "$(mapping_of "$v")"
+	done
+	check_fails "no user key left behind" "" sh -c "keyctl show @u | grep 'user: '"
+	check_fails "second restore refused" "No such file or directory" write "$KEYS/restore" 1
+	check "kernel log: restored 3 keys" sh -c "dmesg | grep -q 'crash_dm_crypt: restored 3 keys'"
+	mount "$(mapping_of vda)" /mnt
+	[ "$HANDOVER" = setup_data ] && check_blob_not_ram
+	step "saving /proc/vmcore ($(stat -c %s /proc/vmcore) bytes) onto vda"
+	check "vmcore copied onto the encrypted volume" save_vmcore
+	umount /mnt
+	close_volumes
+}
+
+# ---- verify: fresh boot with passphrases ------------------------------------
+
+stage_verify() {
+	step "fresh boot: opening the volumes with their passphrases"
+	open_with_passphrases
+	mount "$(mapping_of vda)" /mnt
+	check "saved vmcore is a complete ELF core" elfcheck /mnt/vmcore "$(cat /mnt/vmcore.size)"
+	for v in vdb vdc; do
+		check_eq "canary data on $v intact" "$(sed -n "s/^$v //p" /mnt/canary.sha256)" \
+			"$(canary_hash "$v")"
+	done
+	umount /mnt
+	close_volumes
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Build the crashkey kernel for one arch:  cross-build/build.sh <arch> [extra make args]
+#
+# Config = tinyconfig + config/common.config + config/crashkey.config + config/test.config
+# + the arch's CONFIG_LINES; every requested line must be in the final .config.
+# Output: $CRASHKEY_CACHE/build/<arch>/<KERNEL_IMAGE>; prints that path on stdout.
+#   FRAGMENTS="common crashkey test"  which config/*.config fragments to use
+#   BUILD_TAG=<name>                  build dir suffix, to keep variant configs apart
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ARCH_NAME=${1:?usage: build.sh <arch> [make args]}
+shift
+load_arch "$ARCH_NAME"
+FRAGMENTS=${FRAGMENTS:-common crashkey test}
+OUT=$CRASHKEY_CACHE/build/$ARCH_NAME${BUILD_TAG:+-$BUILD_TAG}
+
+kmake() {
+	make -s -C "$TREE" O="$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
+		CC="ccache ${CROSS_COMPILE}gcc" KBUILD_BUILD_TIMESTAMP="2026-01-01 00:00:00" \
+		KBUILD_BUILD_USER=crashkey KBUILD_BUILD_HOST=crashkey "$@"
+}
+
+write_fragment() {
+	local f
+	for f in $FRAGMENTS; do
+		grep -v '^#' "$CRASHKEY_TOP/cross-build/config/$f.config"
+	done
+	printf '%s\n' "$CONFIG_LINES"
+	printf '%s\n' "${EXTRA_CONFIG_LINES:-}"
+}
+
+check_config() {
+	local line missing=0
+	while read -r line; do
+		case "$line" in ''|'#'*) continue ;; esac
+		if [[ $line == *=n ]]; then
+			grep -qx "# ${line%=n} is not set" "$OUT/.config" && continue
+		fi
+		grep -qxF "$line" "$OUT/.config" && continue
+		note "config line did not land: $line (got: $(grep "^${line%%=*}=\|${line%%=*} is not set" "$OUT/.config" || echo absent))"
+		missing=1
+	done < "$OUT/crashkey.fragment"
+	[ "$missing" = 0 ] || die "requested config lines missing from $OUT/.config"
+}
+
+configure() {
+	mkdir -p "$OUT"
+	write_fragment > "$OUT/crashkey.fragment"
+	kmake tinyconfig >/dev/null
+	(cd "$TREE" && ARCH=$KARCH CROSS_COMPILE=$CROSS_COMPILE \
+		scripts/kconfig/merge_config.sh -m -O "$OUT" "$OUT/.config" "$OUT/crashkey.fragment" >/dev/null)
+	kmake olddefconfig >/dev/null
+	check_config
+}
+
+command -v "${CROSS_COMPILE}gcc" >/dev/null || die "${CROSS_COMPILE}gcc not found (package $GCC_PACKAGE)"
+TREE=$("$CRASHKEY_TOP/cross-build/prepare-tree.sh")
+configure
+note "building $ARCH_NAME kernel in $OUT"
+kmake -j"$(nproc)" "$@"
+printf '%s\n' "$OUT/$KERNEL_IMAGE"

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Hand-over of dm-crypt volume keys to the kdump kernel.
+ *
+ * The core (kernel/crash_dm_crypt.c) knows nothing about architectures. An
+ * architecture that selects ARCH_SUPPORTS_CRASH_DM_CRYPT provides the three
+ * things only it can do:
+ *
+ *  1. its kexec_file loader calls crash_dm_crypt_load_keys() for a crash
+ *     image and tells the kdump kernel where the blob went
+ *     (crash_dm_crypt_range() gives the location);
+ *  2. early in the kdump kernel it finds that range, keeps every allocator
+ *     away from it, hides the pointer from userspace and calls
+ *     crash_dm_crypt_set_handover();
+ *  3. arch_crash_dm_crypt_set_present() maps or unmaps the blob's pages in
+ *     the kernel's own linear mapping of the running kernel.
+ */
+#ifndef _LINUX_CRASH_DM_CRYPT_H
+#define _LINUX_CRASH_DM_CRYPT_H
+
+#include <linux/types.h>
+
+struct kimage;
+
+#ifdef CONFIG_CRASH_DM_CRYPT
+/* kexec_load/kexec_file_load, kexec lock held, crash images only. */
+void crash_dm_crypt_begin_load(void);
+void crash_dm_crypt_end_load(struct kimage *failed);
+
+/* Arch loader: add the key blob as a segment at a random page in [min, max]. */
+int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
+			     unsigned long max);
+bool crash_dm_crypt_range(const struct kimage *image, unsigned long *start,
+			  unsigned long *end);
+
+/* Arch early boot code of the kdump kernel, once the range is reserved. */
+void crash_dm_crypt_set_handover(phys_addr_t addr, size_t size);
+
+/* Arch backend. */
+int arch_crash_dm_crypt_set_present(phys_addr_t addr, size_t size,
+				    bool present);
+#else
+static inline void crash_dm_crypt_begin_load(void) { }
+static inline void crash_dm_crypt_end_load(struct kimage *failed) { }
+static inline int crash_dm_crypt_load_keys(struct kimage *image,
+					   unsigned long min,
+					   unsigned long max)
+{
+	return 0;
+}
+
+static inline bool crash_dm_crypt_range(const struct kimage *image,
+					unsigned long *start,
+					unsigned long *end)
+{
+	return false;
+}
+#endif
+
+#endif /* _LINUX_CRASH_DM_CRYPT_H */

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the dm-crypt key hand-over: the blob format (also on
+ * big-endian machines, against a fixed byte vector), the configfs name
+ * check, random placement and the architecture's page unmapping.
+ */
+#include <kunit/test.h>
+#include <linux/crash_dm_crypt.h>
+#include <linux/crash_key_blob.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "crash_dm_crypt_internal.h"
+
+/* ---- blob format ---- */
+
+static const u8 uuid_a[CRASH_KEY_UUID_LEN] = {
+	0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
+	0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+};
+
+/* One entry, description "d:1", key 01 02 03: every byte spelled out. */
+static const u8 one_entry_prefix[] = {
+	0x43, 0x4b, 0x45, 0x59,		/* magic "CKEY" */
+	0x01, 0x00,			/* version 1 */
+	0x18, 0x00,			/* header_len 24 */
+	0x56, 0x00, 0x00, 0x00,		/* total_len 24 + 24 + 3 + 3 + 32 = 86 */
+	0x01, 0x00, 0x00, 0x00,		/* count 1 */
+	0x00, 0x00, 0x00, 0x00,		/* flags */
+	0x00, 0x00, 0x00, 0x00,		/* reserved */
+	0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
+	0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+	0x03, 0x00,			/* key_len 3 */
+	0x03, 0x00,			/* desc_len 3 */
+	0x00, 0x00, 0x00, 0x00,		/* reserved */
+	'd', ':', '1',
+	0x01, 0x02, 0x03,
+};
+
+struct visit_log {
+	unsigned int calls;
+	unsigned int key_bytes;
+	u8 first_key0;
+};
+
+static int log_visit(const struct crash_key_ref *ref, void *arg)
+{
+	struct visit_log *log = arg;
+
+	if (!log->calls)
+		log->first_key0 = ref->key[0];
+	log->calls++;
+	log->key_bytes += ref->key_len;
+	return 0;
+}
+
+/* Build @n entries with 64-byte keys (the size of an AES-XTS-512 key). */
+static size_t build(struct kunit *test, u8 **out, unsigned int n)
+{
+	struct crash_key_blob_writer w;
+	size_t cap = crash_key_blob_max_len(n);
+	u8 key[64];
+	unsigned int i;
+	u8 *buf;
+
+	buf = kunit_kzalloc(test, cap, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	crash_key_blob_start(&w, buf, cap);
+	for (i = 0; i < n; i++) {
+		memset(key, i + 1, sizeof(key));
+		KUNIT_ASSERT_EQ(test, crash_key_blob_add(&w, uuid_a, "desc:key",
+							 8, key, sizeof(key)),
+				0);
+	}
+	*out = buf;
+	return crash_key_blob_finish(&w);
+}
+
+static void blob_byte_order(struct kunit *test)
+{
+	struct crash_key_blob_writer w;
+	u8 buf[128] = {};
+	size_t len;
+
+	crash_key_blob_start(&w, buf, sizeof(buf));
+	KUNIT_ASSERT_EQ(test, crash_key_blob_add(&w, uuid_a, "d:1", 3,
+						 (const u8 *)"\1\2\3", 3), 0);
+	len = crash_key_blob_finish(&w);
+	KUNIT_EXPECT_EQ(test, len, sizeof(one_entry_prefix) + 32);
+	KUNIT_EXPECT_MEMEQ(test, buf, one_entry_prefix,
+			   sizeof(one_entry_prefix));
+}
+
+static void blob_round_trip(struct kunit *test)
+{
+	struct visit_log log = {};
+	u8 *blob;
+	size_t len = build(test, &blob, 3);
+
+	KUNIT_EXPECT_EQ(test, crash_key_blob_parse(blob, len, log_visit, &log,
+						   NULL), 0);
+	KUNIT_EXPECT_EQ(test, log.calls, 3);
+	KUNIT_EXPECT_EQ(test, log.key_bytes, 3 * 64);
+	KUNIT_EXPECT_EQ(test, log.first_key0, 1);
+}
+
+static void blob_max_keys(struct kunit *test)
+{
+	struct crash_key_blob_writer w;
+	struct visit_log log = {};
+	u8 *blob;
+	size_t len = build(test, &blob, CRASH_KEY_MAX_KEYS);
+
+	KUNIT_EXPECT_EQ(test, crash_key_blob_parse(blob, len, log_visit, &log,
+						   NULL), 0);
+	KUNIT_EXPECT_EQ(test, log.calls, CRASH_KEY_MAX_KEYS);
+
+	/* One more does not fit, whatever the room. */
+	w = (struct crash_key_blob_writer){ .buf = blob, .cap = SIZE_MAX,
+		.pos = len - CRASH_KEY_DIGEST_LEN, .count = CRASH_KEY_MAX_KEYS };
+	KUNIT_EXPECT_EQ(test, crash_key_blob_add(&w, uuid_a, "d:1", 3,
+						 (const u8 *)"k", 1), -ENOSPC);
+}
+
+static void blob_truncated(struct kunit *test)
+{
+	struct visit_log log = {};
+	u8 *blob;
+	size_t len = build(test, &blob, 2), cut;
+
+	for (cut = 0; cut < len; cut++)
+		KUNIT_EXPECT_LT(test, crash_key_blob_parse(blob, cut, log_visit,
+							   &log, NULL), 0);
+	KUNIT_EXPECT_EQ(test, log.calls, 0);
+}
+
+static void blob_bit_flips(struct kunit *test)
+{
+	struct visit_log log = {};
+	u8 *blob;
+	size_t len = build(test, &blob, 2), i;
+	int bit;
+
+	for (i = 0; i < len; i++) {
+		for (bit = 0; bit < 8; bit++) {
+			blob[i] ^= 1 << bit;
+			KUNIT_EXPECT_LT(test, crash_key_blob_parse(blob, len,
+					log_visit, &log, NULL), 0);
+			blob[i] ^= 1 << bit;
+		}
+	}
+	KUNIT_EXPECT_EQ(test, log.calls, 0);
+}
+
+struct writer_limit_case {
+	const char *name;
+	size_t desc_len;
+	size_t key_len;
+	int expect;
+};
+
+static const struct writer_limit_case writer_limits[] = {
+	{ "empty key", 3, 0, -EINVAL },
+	{ "largest key", 3, CRASH_KEY_MAX_KEY_LEN, 0 },
+	{ "key too long", 3, CRASH_KEY_MAX_KEY_LEN + 1, -EINVAL },
+	{ "empty description", 0, 32, -EINVAL },
+	{ "longest description", CRASH_KEY_MAX_DESC_LEN, 32, 0 },
+	{ "description too long", CRASH_KEY_MAX_DESC_LEN + 1, 32, -EINVAL },
+};
+
+static void writer_limit_desc(const struct writer_limit_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(writer_limit, writer_limits, writer_limit_desc);
+
+static void blob_writer_limits(struct kunit *test)
+{
+	const struct writer_limit_case *c = test->param_value;
+	struct crash_key_blob_writer w;
+	size_t cap = crash_key_blob_max_len(1) + 1;
+	u8 *buf = kunit_kzalloc(test, cap, GFP_KERNEL);
+	u8 *src = kunit_kzalloc(test, 512, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_NOT_NULL(test, src);
+	memset(src, 'x', 512);
+	crash_key_blob_start(&w, buf, cap);
+	KUNIT_EXPECT_EQ(test, crash_key_blob_add(&w, uuid_a, src, c->desc_len,
+						 src, c->key_len), c->expect);
+}
+
+/* ---- configfs item names ---- */
+
+struct name_case {
+	const char *name;
+	bool valid;
+};
+
+static const struct name_case names[] = {
+	{ "0c6e5e1a-8a3f-4d5e-9b2c-1f2e3d4c5b6a", true },
+	{ "0C6E5E1A-8A3F-4D5E-9B2C-1F2E3D4C5B6A", false },
+	{ "0c6e5e1a-8a3f-4d5e-9b2c-1f2e3d4c5b6", false },
+	{ "0c6e5e1a-8a3f-4d5e-9b2c-1f2e3d4c5b6a0", false },
+	{ "0c6e5e1a08a3f-4d5e-9b2c-1f2e3d4c5b6a", false },
+	{ "0c6e5e1a-8a3f-4d5e-9b2c-1f2e3d4c5b6g", false },
+	{ "", false },
+	{ "../../etc", false },
+};
+
+static void name_desc(const struct name_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "\"%s\"", c->name);
+}
+
+KUNIT_ARRAY_PARAM(name, names, name_desc);
+
+static void item_name_check(struct kunit *test)
+{
+	const struct name_case *c = test->param_value;
+
+	KUNIT_EXPECT_EQ(test, crash_dm_crypt_name_valid(c->name), c->valid);
+}
+
+/* ---- random placement ---- */
+
+static void random_start_in_window(struct kunit *test)
+{
+	unsigned long min = 0x1000000, max = 0x1ffffff, memsz = 3 * PAGE_SIZE;
+	unsigned long start, first = 0;
+	bool moved = false;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		KUNIT_ASSERT_EQ(test, crash_dm_crypt_random_start(min, max,
+							memsz, &start), 0);
+		KUNIT_EXPECT_GE(test, start, min);
+		KUNIT_EXPECT_LE(test, start + memsz - 1, max);
+		KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(start));
+		if (!i)
+			first = start;
+		else if (start != first)
+			moved = true;
+	}
+	KUNIT_EXPECT_TRUE(test, moved);
+}
+
+static void random_start_exact_fit(struct kunit *test)
+{
+	unsigned long start;
+
+	KUNIT_EXPECT_EQ(test, crash_dm_crypt_random_start(0x10000,
+				0x10000 + 2 * PAGE_SIZE - 1, 2 * PAGE_SIZE,
+				&start), 0);
+	KUNIT_EXPECT_EQ(test, start, 0x10000);
+	KUNIT_EXPECT_EQ(test, crash_dm_crypt_random_start(0x10000,
+				0x10000 + PAGE_SIZE - 1, 2 * PAGE_SIZE,
+				&start), -EADDRNOTAVAIL);
+}
+
+/* ---- the architecture's page unmapping ---- */
+
+static void arch_unmaps_page(struct kunit *test)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+	char byte;
+	void *va;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	va = page_address(page);
+	KUNIT_ASSERT_EQ(test, arch_crash_dm_crypt_set_present(page_to_phys(page),
+							PAGE_SIZE, false), 0);
+	KUNIT_EXPECT_NE(test, copy_from_kernel_nofault(&byte, va, 1), 0);
+	KUNIT_ASSERT_EQ(test, arch_crash_dm_crypt_set_present(page_to_phys(page),
+							PAGE_SIZE, true), 0);
+	KUNIT_EXPECT_EQ(test, copy_from_kernel_nofault(&byte, va, 1), 0);
+	__free_page(page);
+}
+
+static struct kunit_case crash_dm_crypt_cases[] = {
+	KUNIT_CASE(blob_byte_order),
+	KUNIT_CASE(blob_round_trip),
+	KUNIT_CASE(blob_max_keys),
+	KUNIT_CASE(blob_truncated),
+	KUNIT_CASE(blob_bit_flips),
+	KUNIT_CASE_PARAM(blob_writer_limits, writer_limit_gen_params),
+	KUNIT_CASE_PARAM(item_name_check, name_gen_params),
+	KUNIT_CASE(random_start_in_window),
+	KUNIT_CASE(random_start_exact_fit),
+	KUNIT_CASE(arch_unmaps_page),
+	{}
+};
+
+static struct kunit_suite crash_dm_crypt_suite = {
+	.name = "crash_dm_crypt",
+	.test_cases = crash_dm_crypt_cases,
+};
+kunit_test_suite(crash_dm_crypt_suite);
+
+MODULE_DESCRIPTION("KUnit tests for dm-crypt key hand-over to kdump");
+MODULE_LICENSE("GPL");
