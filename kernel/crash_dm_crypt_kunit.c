@@ -141,13 +141,14 @@ static void blob_bit_flips(struct kunit *test)
 	struct visit_log log = {};
 	u8 *blob;
 	size_t len = build(test, &blob, 2), i;
-	int bit;
+	int bit, ret;
 
 	for (i = 0; i < len; i++) {
 		for (bit = 0; bit < 8; bit++) {
 			blob[i] ^= 1 << bit;
-			KUNIT_EXPECT_LT(test, crash_key_blob_parse(blob, len,
-					log_visit, &log, NULL), 0);
+			ret = crash_key_blob_parse(blob, len, log_visit, &log,
+						   NULL);
+			KUNIT_EXPECT_LT(test, ret, 0);
 			blob[i] ^= 1 << bit;
 		}
 	}
@@ -232,11 +233,11 @@ static void random_start_in_window(struct kunit *test)
 	unsigned long min = 0x1000000, max = 0x1ffffff, memsz = 3 * PAGE_SIZE;
 	unsigned long start, first = 0;
 	bool moved = false;
-	int i;
+	int i, ret;
 
 	for (i = 0; i < 200; i++) {
-		KUNIT_ASSERT_EQ(test, crash_dm_crypt_random_start(min, max,
-							memsz, &start), 0);
+		ret = crash_dm_crypt_random_start(min, max, memsz, &start);
+		KUNIT_ASSERT_EQ(test, ret, 0);
 		KUNIT_EXPECT_GE(test, start, min);
 		KUNIT_EXPECT_LE(test, start + memsz - 1, max);
 		KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(start));
@@ -250,15 +251,16 @@ static void random_start_in_window(struct kunit *test)
 
 static void random_start_exact_fit(struct kunit *test)
 {
-	unsigned long start;
+	unsigned long base = 0x10000, start;
+	int ret;
 
-	KUNIT_EXPECT_EQ(test, crash_dm_crypt_random_start(0x10000,
-				0x10000 + 2 * PAGE_SIZE - 1, 2 * PAGE_SIZE,
-				&start), 0);
-	KUNIT_EXPECT_EQ(test, start, 0x10000);
-	KUNIT_EXPECT_EQ(test, crash_dm_crypt_random_start(0x10000,
-				0x10000 + PAGE_SIZE - 1, 2 * PAGE_SIZE,
-				&start), -EADDRNOTAVAIL);
+	ret = crash_dm_crypt_random_start(base, base + 2 * PAGE_SIZE - 1,
+					  2 * PAGE_SIZE, &start);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, start, base);
+	ret = crash_dm_crypt_random_start(base, base + PAGE_SIZE - 1,
+					  2 * PAGE_SIZE, &start);
+	KUNIT_EXPECT_EQ(test, ret, -EADDRNOTAVAIL);
 }
 
 /* ---- the architecture's page unmapping ---- */
@@ -266,16 +268,18 @@ static void random_start_exact_fit(struct kunit *test)
 static void arch_unmaps_page(struct kunit *test)
 {
 	struct page *page = alloc_page(GFP_KERNEL);
+	phys_addr_t phys;
 	char byte;
 	void *va;
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	va = page_address(page);
-	KUNIT_ASSERT_EQ(test, arch_crash_dm_crypt_set_present(page_to_phys(page),
-							PAGE_SIZE, false), 0);
+	phys = page_to_phys(page);
+	KUNIT_ASSERT_EQ(test, arch_crash_dm_crypt_set_present(phys, PAGE_SIZE,
+							      false), 0);
 	KUNIT_EXPECT_NE(test, copy_from_kernel_nofault(&byte, va, 1), 0);
-	KUNIT_ASSERT_EQ(test, arch_crash_dm_crypt_set_present(page_to_phys(page),
-							PAGE_SIZE, true), 0);
+	KUNIT_ASSERT_EQ(test, arch_crash_dm_crypt_set_present(phys, PAGE_SIZE,
+							      true), 0);
 	KUNIT_EXPECT_EQ(test, copy_from_kernel_nofault(&byte, va, 1), 0);
 	__free_page(page);
 }
@@ -298,6 +302,7 @@ static struct kunit_suite crash_dm_crypt_suite = {
 	.name = "crash_dm_crypt",
 	.test_cases = crash_dm_crypt_cases,
 };
+
 kunit_test_suite(crash_dm_crypt_suite);
 
 MODULE_DESCRIPTION("KUnit tests for dm-crypt key hand-over to kdump");

@@ -9,6 +9,7 @@
  * byte: the blob has no alignment and the same source builds on the host
  * (tests/host) for unit tests and fuzzing.
  */
+#include <linux/build_bug.h>
 #include <linux/crash_key_blob.h>
 #include <linux/errno.h>
 #include <linux/string.h>
@@ -16,6 +17,10 @@
 
 #define HDR_LEN		sizeof(struct crash_key_blob_header)
 #define ENTRY_LEN	sizeof(struct crash_key_blob_entry)
+
+/* Both structs are padding-free on every ABI; the format depends on it. */
+static_assert(HDR_LEN == 24);
+static_assert(ENTRY_LEN == 24);
 
 static u32 get_le16(const u8 *p)
 {

@@ -3,6 +3,7 @@
 #   tests/run-all.sh [arch...]      arches for the QEMU matrix (default: x86_64)
 # Each suite prints TAP ("ok N - ..." / "not ok N - ..."); the counts are summed here.
 set -uo pipefail
+unset MAKEFLAGS MAKEOVERRIDES MFLAGS MAKELEVEL
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${CRASHKEY_CACHE:-/var/cache/crashkey}
 ARCHES=("${@:-x86_64}")
@@ -32,7 +33,12 @@ run_suite() {	# run_suite NAME COMMAND...
 
 run_suite static "$TOP/tests/static-checks.sh"
 run_suite host-unit make -s -C "$TOP/tests/host" check O="$CACHE/build/host"
-run_suite tool "$TOP/tests/tool/run.sh" "$CACHE/build/host/tool/crashkey"
+tool_suite() {
+	make -s -C "$TOP/tools/crashkey" O="$CACHE/build/host/tool" &&
+		"$TOP/tests/tool/run.sh" "$CACHE/build/host/tool/crashkey"
+}
+
+run_suite tool tool_suite
 run_suite matrix "$TOP/ci-matrix/run.sh" "${ARCHES[@]}"
 
 printf '\n=== summary\n'

@@ -42,13 +42,13 @@ check_kernel_style() {
 	local tree f out status
 	tree=$("$TOP/cross-build/prepare-tree.sh") || { tap 1 "prepare kernel tree" ""; return; }
 	for f in $(kernel_sources); do
-		out=$(cd "$tree" && scripts/checkpatch.pl --strict --no-tree --terse \
+		out=$(cd "$tree" && scripts/checkpatch.pl --strict --terse \
 			--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f "$TOP/$f" 2>&1)
 		status=$?
 		tap "$status" "checkpatch --strict $f" "$out"
 	done
 	for f in $(kernel_patches); do
-		out=$(cd "$tree" && scripts/checkpatch.pl --strict --no-tree --terse \
+		out=$(cd "$tree" && scripts/checkpatch.pl --strict --terse \
 			--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG "$TOP/$f" 2>&1)
 		status=$?
 		tap "$status" "checkpatch --strict $f" "$out"

@@ -39,14 +39,14 @@ struct crash_key_blob_header {
 	__le32 count;
 	__le32 flags;		/* none defined, must be 0 */
 	__le32 reserved;	/* must be 0 */
-} __attribute__((packed));
+};
 
 struct crash_key_blob_entry {
 	__u8 uuid[CRASH_KEY_UUID_LEN];	/* LUKS UUID, binary, RFC 4122 order */
 	__le16 key_len;
 	__le16 desc_len;
 	__le32 reserved;		/* must be 0 */
-} __attribute__((packed));
+};
 
 #define CRASH_KEY_BLOB_MIN_LEN \
 	(sizeof(struct crash_key_blob_header) + CRASH_KEY_DIGEST_LEN)

@@ -1,0 +1,30 @@
+# crashkey entry points (see README.md).
+#
+#   make demo [ARCH=x86_64|...]   build everything for ARCH and run the crash-key demo in QEMU
+#   make check                    every test: static checks, host unit tests, tool tests,
+#                                 KUnit and the end-to-end matrix for CHECK_ARCHES
+#
+# Both install the Debian packages they need first. Kernel trees, build dirs, ccache and
+# downloaded packages persist in CRASHKEY_CACHE (outside the clone).
+
+ARCH ?= x86_64
+CHECK_ARCHES ?= x86_64
+CRASHKEY_CACHE ?= /var/cache/crashkey
+export CRASHKEY_CACHE
+
+.PHONY: demo check deps kernel
+
+demo: ARCHES = $(ARCH)
+demo: deps
+	ci-matrix/run.sh $(ARCH)
+
+check: ARCHES = $(CHECK_ARCHES)
+check: deps
+	tests/run-all.sh $(CHECK_ARCHES)
+
+deps:
+	ci-matrix/install-deps.sh $(ARCHES)
+
+kernel: ARCHES = $(ARCH)
+kernel: deps
+	cross-build/build.sh $(ARCH)

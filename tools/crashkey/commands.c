@@ -1,0 +1,818 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What each command does, built from the configfs, keys and luks modules.
+ *
+ * Running kernel:  add, remove, list, status
+ * Capture kernel:  unlock (and status)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "configfs.h"
+#include "keys.h"
+#include "luks.h"
+#include "output.h"
+
+#define PROC_VMCORE		"/proc/vmcore"
+#define KEXEC_CRASH_LOADED	"/sys/kernel/kexec_crash_loaded"
+
+/* ---- messages shared by several commands ---- */
+
+/* Why the configfs directory is missing, in the words a user needs. */
+static void report_no_configfs(int err)
+{
+	if (err == -ENOENT)
+		ck_error("%s does not exist: kernel has no crash_dm_crypt_keys "
+			 "support (CONFIG_CRASH_DM_CRYPT) or configfs not "
+			 "mounted at /sys/kernel/config", configfs_dir());
+	else
+		ck_error("%s: %s", configfs_dir(), strerror(-err));
+}
+
+static void report_open_error(const char *path, int err)
+{
+	switch (-err) {
+	case ENOENT:
+		ck_error("%s: no such file or device", path);
+		break;
+	case ENOTBLK:
+		ck_error("%s: not a block device or an image file", path);
+		break;
+	case EINVAL:
+		ck_error("%s: not a LUKS device (no valid LUKS header)", path);
+		break;
+	case EPROTO:
+		ck_error("%s: the LUKS header holds no valid UUID", path);
+		break;
+	default:
+		ck_error("%s: cannot read the LUKS header: %s", path,
+			 strerror(-err));
+		break;
+	}
+}
+
+/* Errors from creating an item or writing its description. */
+static void report_configfs_error(int err, const char *uuid,
+				  const char *desc, bool writing_desc)
+{
+	switch (-err) {
+	case ENOENT:
+		if (writing_desc)
+			ck_error("item %s/%s has no description attribute",
+				 configfs_dir(), uuid);
+		else
+			report_no_configfs(err);
+		break;
+	case ENOKEY:
+		ck_error("the kernel found no logon key \"%s\" in the caller's "
+			 "keyrings", desc);
+		break;
+	case EKEYREJECTED:
+		ck_error("a key \"%s\" exists but is not of type logon, the "
+			 "only type the kernel hands over", desc);
+		break;
+	case EINVAL:
+		if (writing_desc)
+			ck_error("the kernel rejected description \"%s\" or "
+				 "the key size (description 1 to %d characters,"
+				 " key 1 to %d bytes)", desc, KEY_DESC_MAX_LEN,
+				 VOLUME_KEY_MAX_LEN);
+		else
+			ck_error("the kernel rejected the item name %s", uuid);
+		break;
+	case ENOSPC:
+		ck_error("the kernel already holds as many volume keys as it "
+			 "can hand over (1024)");
+		break;
+	case EACCES:
+	case EPERM:
+		ck_error("%s: permission denied (crashkey must run as root)",
+			 configfs_dir());
+		break;
+	default:
+		ck_error("cannot %s %s/%s: %s",
+			 writing_desc ? "write the description of" : "create",
+			 configfs_dir(), uuid, strerror(-err));
+		break;
+	}
+}
+
+/*
+ * add and remove with --json: one object saying what was done. @device
+ * may be NULL (remove by UUID).
+ */
+static void json_done(const char *action, const char *uuid,
+		      const char *device, const char *desc, bool item,
+		      bool key)
+{
+	struct json j;
+
+	if (!out_opts.json)
+		return;
+	json_init(&j, stdout);
+	json_object_begin(&j);
+	json_kv_string(&j, "action", action);
+	json_kv_string(&j, "uuid", uuid);
+	json_kv_string(&j, "device", device);
+	json_kv_string(&j, "description", desc);
+	json_kv_bool(&j, "item", item);
+	json_kv_bool(&j, "key", key);
+	json_object_end(&j);
+	json_finish(&j);
+}
+
+/* ---- finding the volume an argument names ---- */
+
+/*
+ * Opens the LUKS header that a DEVICE|UUID argument names. An existing
+ * path always wins, so a file that happens to be named like a UUID works.
+ * On success *@path is the device (malloc'd) and @uuid its UUID.
+ */
+static int open_target(const char *arg, struct crypt_device **cd,
+		       char uuid[UUID_BUF_LEN], char **path)
+{
+	struct luks_devlist devs;
+	char wanted[UUID_BUF_LEN];
+	const char *dev = arg;
+	struct stat st;
+	int ret;
+
+	*path = NULL;
+	if (stat(arg, &st) < 0 && uuid_parse(arg, wanted)) {
+		ret = luks_scan(&devs);
+		if (ret < 0) {
+			ck_error("cannot list block devices: %s",
+				 strerror(-ret));
+			return ret;
+		}
+		dev = luks_devlist_find(&devs, wanted);
+		if (dev)
+			*path = strdup(dev);
+		luks_devlist_free(&devs);
+		if (!dev) {
+			ck_error("no block device holds a LUKS volume with "
+				 "UUID %s", wanted);
+			return -ENODEV;
+		}
+	} else {
+		*path = strdup(arg);
+	}
+	if (!*path) {
+		ck_error("out of memory");
+		return -ENOMEM;
+	}
+	ret = luks_open(*path, cd, uuid);
+	if (ret < 0) {
+		report_open_error(*path, ret);
+		free(*path);
+		*path = NULL;
+	}
+	return ret;
+}
+
+/* ---- add ---- */
+
+static void report_derive_error(const char *path, int err)
+{
+	switch (-err) {
+	case EPERM:
+		ck_error("%s: no key slot matches this passphrase", path);
+		break;
+	case E2BIG:
+		ck_error("%s: the volume key is longer than the %d bytes the "
+			 "kernel hands over", path, VOLUME_KEY_MAX_LEN);
+		break;
+	case ENOMEM:
+		ck_error("%s: not enough memory to run the key slot's key "
+			 "derivation", path);
+		break;
+	case ENOENT:
+		ck_error("%s: the LUKS header has no usable key slot", path);
+		break;
+	default:
+		ck_error("%s: cannot get the volume key: %s", path,
+			 strerror(-err));
+		break;
+	}
+}
+
+/* Takes back a logon key that this run added; keeps one it only updated. */
+static void undo_logon_key(key_id id, bool existed, const char *desc)
+{
+	int ret;
+
+	if (existed) {
+		ck_warn("left logon key \"%s\" in the user keyring: it was "
+			"there before", desc);
+		return;
+	}
+	ret = keys_drop(id);
+	if (ret < 0)
+		ck_warn("cannot remove logon key \"%s\": %s", desc,
+			strerror(-ret));
+}
+
+/*
+ * Tells the kernel about the logon key: creates the item (or reuses it)
+ * and writes the description, undoing the item on failure.
+ */
+static int register_item(const char *uuid, const char *desc)
+{
+	bool created;
+	int ret, undo;
+
+	ret = configfs_item_create(uuid, &created);
+	if (ret < 0) {
+		report_configfs_error(ret, uuid, desc, false);
+		return ret;
+	}
+	ret = configfs_item_set_description(uuid, desc);
+	if (ret < 0) {
+		report_configfs_error(ret, uuid, desc, true);
+		if (created) {
+			undo = configfs_item_remove(uuid);
+			if (undo < 0)
+				ck_warn("cannot remove item %s/%s again: %s",
+					configfs_dir(), uuid, strerror(-undo));
+		}
+	}
+	return ret;
+}
+
+int cmd_add(const struct add_args *args)
+{
+	char uuid[UUID_BUF_LEN], desc[KEY_DESC_MAX_LEN + 1], prompt[300];
+	struct secret pass = { 0 }, vk = { 0 };
+	struct crypt_device *cd = NULL;
+	key_id old, id;
+	const char *why;
+	char *path = NULL;
+	int ret, rc = EXIT_FAILED;
+
+	if (open_target(args->target, &cd, uuid, &path) < 0)
+		goto out;
+	if (args->description) {
+		why = desc_check(args->description, uuid);
+		if (why) {
+			ck_error("invalid description \"%s\": %s",
+				 args->description, why);
+			goto out;
+		}
+		snprintf(desc, sizeof(desc), "%s", args->description);
+	} else {
+		desc_default(uuid, desc);
+	}
+	/* Before asking for a passphrase: no point without kernel support. */
+	ret = configfs_check();
+	if (ret < 0) {
+		report_no_configfs(ret);
+		goto out;
+	}
+
+	snprintf(prompt, sizeof(prompt), "Enter passphrase for %s: ", path);
+	if (!secret_read_passphrase(&pass, args->source, args->key_file,
+				    prompt))
+		goto out;
+	ret = luks_derive_key(cd, &pass, &vk);
+	secret_free(&pass);
+	if (ret < 0) {
+		report_derive_error(path, ret);
+		goto out;
+	}
+
+	old = keys_find("logon", desc);
+	id = keys_add_logon(desc, &vk);
+	secret_free(&vk);
+	if (id < 0) {
+		ck_error("cannot add logon key \"%s\" to the user keyring: %s",
+			 desc, strerror(-id));
+		goto out;
+	}
+	if (register_item(uuid, desc) < 0) {
+		undo_logon_key(id, old > 0, desc);
+		goto out;
+	}
+	ck_info("added %s %s as %s", uuid, path, desc);
+	json_done("added", uuid, path, desc, true, true);
+	rc = EXIT_OK;
+out:
+	secret_free(&pass);
+	secret_free(&vk);
+	if (cd)
+		luks_close(cd);
+	free(path);
+	return rc;
+}
+
+/* ---- remove ---- */
+
+/*
+ * The UUID a remove argument names. A UUID is taken as it is, so a volume
+ * whose disk is gone can still be removed; a path is read for its header.
+ */
+static int target_uuid(const char *arg, char uuid[UUID_BUF_LEN])
+{
+	struct crypt_device *cd;
+	struct stat st;
+	int ret;
+
+	if (stat(arg, &st) < 0 && uuid_parse(arg, uuid))
+		return 0;
+	ret = luks_open(arg, &cd, uuid);
+	if (ret < 0) {
+		report_open_error(arg, ret);
+		return ret;
+	}
+	luks_close(cd);
+	return 0;
+}
+
+int cmd_remove(const char *target)
+{
+	char uuid[UUID_BUF_LEN], desc[KEY_DESC_MAX_LEN + 1];
+	bool have_item;
+	key_id id;
+	int ret;
+
+	if (target_uuid(target, uuid) < 0)
+		return EXIT_FAILED;
+	ret = configfs_check();
+	if (ret < 0) {
+		report_no_configfs(ret);
+		return EXIT_FAILED;
+	}
+	have_item = configfs_item_exists(uuid);
+	if (!have_item || configfs_item_get_description(uuid, desc) < 0 ||
+	    !desc[0])
+		desc_default(uuid, desc);
+	id = keys_find("logon", desc);
+	if (!have_item && id <= 0) {
+		ck_error("%s is not registered: no item %s/%s and no logon key "
+			 "\"%s\"", uuid, configfs_dir(), uuid, desc);
+		return EXIT_FAILED;
+	}
+	if (have_item) {
+		ret = configfs_item_remove(uuid);
+		if (ret < 0) {
+			/* Keep the key: the kernel still refers to it. */
+			ck_error("cannot remove %s/%s: %s", configfs_dir(),
+				 uuid, strerror(-ret));
+			return EXIT_FAILED;
+		}
+	}
+	if (id > 0) {
+		ret = keys_drop(id);
+		if (ret < 0) {
+			ck_error("removed %s but not its logon key \"%s\": %s",
+				 uuid, desc, strerror(-ret));
+			return EXIT_FAILED;
+		}
+	}
+	if (!have_item)
+		ck_info("removed leftover logon key %s of unregistered %s",
+			desc, uuid);
+	else if (id > 0)
+		ck_info("removed %s and logon key %s", uuid, desc);
+	else
+		ck_info("removed %s (its logon key %s was already gone)", uuid,
+			desc);
+	json_done("removed", uuid, NULL, desc, have_item, id > 0);
+	return EXIT_OK;
+}
+
+/* ---- list and status ---- */
+
+struct item {
+	char uuid[UUID_BUF_LEN];
+	char desc[KEY_DESC_MAX_LEN + 1];	/* "" if unreadable */
+	bool key_present;
+	const char *device;			/* points into the devlist */
+};
+
+/* Every registered item, with its key and device looked up. */
+static int collect_items(struct item **items, size_t *n,
+			 struct luks_devlist *devs)
+{
+	char **uuids;
+	size_t i, count;
+	int ret;
+
+	*items = NULL;
+	*n = 0;
+	ret = configfs_items(&uuids, &count);
+	if (ret < 0)
+		return ret;
+	/* Only scan the disks when there is something to look up. */
+	if (count > 0 && luks_scan(devs) < 0)
+		ck_warn("cannot list block devices; devices are not shown");
+	*items = calloc(count ? count : 1, sizeof(**items));
+	if (!*items) {
+		configfs_free_items(uuids, count);
+		return -ENOMEM;
+	}
+	for (i = 0; i < count; i++) {
+		struct item *it = &(*items)[i];
+
+		memcpy(it->uuid, uuids[i], UUID_BUF_LEN);
+		if (configfs_item_get_description(it->uuid, it->desc) < 0)
+			it->desc[0] = '\0';
+		it->key_present = it->desc[0] &&
+				  keys_find("logon", it->desc) > 0;
+		it->device = luks_devlist_find(devs, it->uuid);
+	}
+	configfs_free_items(uuids, count);
+	*n = count;
+	return 0;
+}
+
+static void json_items(struct json *j, const struct item *items, size_t n)
+{
+	size_t i;
+
+	json_key(j, "items");
+	json_array_begin(j);
+	for (i = 0; i < n; i++) {
+		json_object_begin(j);
+		json_kv_string(j, "uuid", items[i].uuid);
+		json_kv_string(j, "description",
+			       items[i].desc[0] ? items[i].desc : NULL);
+		json_kv_bool(j, "key_present", items[i].key_present);
+		json_kv_string(j, "device", items[i].device);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void print_items(const struct item *items, size_t n)
+{
+	size_t i, w = strlen("DEVICE");
+
+	if (n == 0) {
+		printf("no volumes registered\n");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (items[i].device && strlen(items[i].device) > w)
+			w = strlen(items[i].device);
+	printf("%-36s  %-7s  %-*s  %s\n", "UUID", "KEY", (int)w, "DEVICE",
+	       "DESCRIPTION");
+	for (i = 0; i < n; i++)
+		printf("%-36s  %-7s  %-*s  %s\n", items[i].uuid,
+		       items[i].key_present ? "present" : "missing", (int)w,
+		       items[i].device ? items[i].device : "-",
+		       items[i].desc[0] ? items[i].desc : "-");
+}
+
+int cmd_list(void)
+{
+	struct luks_devlist devs = { 0 };
+	struct item *items;
+	struct json j;
+	size_t n;
+	int ret;
+
+	ret = configfs_check();
+	if (ret < 0) {
+		report_no_configfs(ret);
+		return EXIT_FAILED;
+	}
+	ret = collect_items(&items, &n, &devs);
+	if (ret < 0) {
+		ck_error("cannot list %s: %s", configfs_dir(), strerror(-ret));
+		return EXIT_FAILED;
+	}
+	if (out_opts.json) {
+		json_init(&j, stdout);
+		json_object_begin(&j);
+		json_kv_string(&j, "configfs", configfs_dir());
+		json_items(&j, items, n);
+		json_object_end(&j);
+		json_finish(&j);
+	} else {
+		print_items(items, n);
+	}
+	free(items);
+	luks_devlist_free(&devs);
+	return EXIT_OK;
+}
+
+/* 1 or 0 from /sys/kernel/kexec_crash_loaded, -1 if unknown. */
+static int crash_kernel_loaded(void)
+{
+	char c = 0;
+	int fd = open(KEXEC_CRASH_LOADED, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == '1' ? 1 : c == '0' ? 0 : -1;
+}
+
+static const char *yes_no_unknown(int v)
+{
+	return v > 0 ? "yes" : v == 0 ? "no" : "unknown";
+}
+
+int cmd_status(void)
+{
+	struct luks_devlist devs = { 0 };
+	struct item *items = NULL;
+	bool supported = configfs_check() == 0;
+	bool capture = access(PROC_VMCORE, F_OK) == 0;
+	int loaded = crash_kernel_loaded();
+	long count = -1, reuse = -1;
+	struct json j;
+	size_t n = 0;
+
+	if (supported) {
+		if (configfs_read_count(&count) < 0)
+			count = -1;
+		if (configfs_read_reuse(&reuse) < 0)
+			reuse = -1;
+		if (collect_items(&items, &n, &devs) < 0) {
+			ck_warn("cannot list %s", configfs_dir());
+			n = 0;
+		}
+	}
+	if (out_opts.json) {
+		json_init(&j, stdout);
+		json_object_begin(&j);
+		json_kv_string(&j, "configfs", configfs_dir());
+		json_kv_bool(&j, "supported", supported);
+		json_kv_string(&j, "kernel", capture ? "capture" : "running");
+		json_key(&j, "crash_kernel_loaded");
+		if (loaded < 0)
+			json_null(&j);
+		else
+			json_bool(&j, loaded);
+		json_key(&j, "count");
+		if (count < 0)
+			json_null(&j);
+		else
+			json_int(&j, count);
+		json_key(&j, "reuse");
+		if (reuse < 0)
+			json_null(&j);
+		else
+			json_bool(&j, reuse != 0);
+		json_items(&j, items, n);
+		json_object_end(&j);
+		json_finish(&j);
+	} else {
+		printf("configfs:            %s\n", configfs_dir());
+		printf("kernel support:      %s\n", supported ? "yes" : "no");
+		printf("kernel:              %s\n",
+		       capture ? "capture (kdump)" : "running");
+		printf("crash kernel loaded: %s\n", yes_no_unknown(loaded));
+		if (count < 0)
+			printf("registered volumes:  unknown\n");
+		else
+			printf("registered volumes:  %ld\n", count);
+		printf("reuse:               %s\n", yes_no_unknown((int)reuse));
+		if (supported && !capture) {
+			printf("\n");
+			print_items(items, n);
+		}
+	}
+	free(items);
+	luks_devlist_free(&devs);
+	return EXIT_OK;
+}
+
+/* ---- unlock ---- */
+
+enum vol_status {
+	VOL_UNLOCKED,
+	VOL_ACTIVE,	/* was unlocked before: fine */
+	VOL_WOULD,	/* --dry-run: the key fits, nothing done */
+	VOL_FAILED,
+};
+
+static const char *const vol_status_name[] = {
+	[VOL_UNLOCKED] = "unlocked",
+	[VOL_ACTIVE] = "already-active",
+	[VOL_WOULD] = "would-unlock",
+	[VOL_FAILED] = "failed",
+};
+
+struct vol_result {
+	const struct user_key *key;
+	const char *device;		/* NULL if no device has the UUID */
+	char mapper[64];		/* /dev/mapper/luks-<uuid> */
+	enum vol_status status;
+	char reason[160];		/* with VOL_FAILED */
+};
+
+/* What the restore step did, for the report. */
+static const char *restore_keys(bool *hard_failure)
+{
+	bool no_interface;
+	int ret = configfs_restore(&no_interface);
+
+	*hard_failure = false;
+	if (ret == 0) {
+		ck_debug("restored the handed-over keys into the user keyring");
+		return "restored";
+	}
+	if (no_interface) {
+		ck_note("no %s/restore (not a kdump capture kernel, or no "
+			"kernel support); using keys already in the user "
+			"keyring", configfs_dir());
+		return "unavailable";
+	}
+	if (ret == -ENOENT) {
+		ck_note("no keys to restore (none handed over, or restored "
+			"before); using keys already in the user keyring");
+		return "nothing";
+	}
+	if (ret == -EBADMSG || ret == -EINVAL)
+		ck_error("the handed-over key data failed the kernel's checks;"
+			 " nothing was restored");
+	else
+		ck_error("cannot restore the handed-over keys: %s",
+			 strerror(-ret));
+	*hard_failure = true;
+	return "failed";
+}
+
+static void vol_fail(struct vol_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void vol_fail(struct vol_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->status = VOL_FAILED;
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Opens the volume with the key; the key itself is dropped by the caller. */
+static void unlock_volume(struct vol_result *r, bool dry_run)
+{
+	struct secret key = { 0 };
+	struct crypt_device *cd = NULL;
+	char uuid[UUID_BUF_LEN];
+	int ret;
+
+	ret = keys_read(r->key->id, &key);
+	if (ret < 0) {
+		vol_fail(r, "cannot read the key: %s",
+			 ret == -E2BIG ? "longer than any volume key" :
+			 strerror(-ret));
+		return;
+	}
+	ret = luks_open(r->device, &cd, uuid);
+	if (ret < 0) {
+		vol_fail(r, "cannot read the LUKS header: %s", strerror(-ret));
+		goto out;
+	}
+	ret = luks_verify_key(cd, &key);
+	if (ret == -EPERM) {
+		vol_fail(r, "key does not match the LUKS header, not used");
+		goto out;
+	} else if (ret < 0) {
+		vol_fail(r, "cannot check the key: %s", strerror(-ret));
+		goto out;
+	}
+	if (dry_run) {
+		r->status = VOL_WOULD;
+		goto out;
+	}
+	ret = luks_activate(cd, r->mapper + strlen("/dev/mapper/"), &key);
+	if (ret == 0)
+		r->status = VOL_UNLOCKED;
+	else if (ret == -EEXIST)
+		r->status = VOL_ACTIVE;
+	else
+		vol_fail(r, "activation failed: %s", strerror(-ret));
+out:
+	secret_free(&key);
+	if (cd)
+		luks_close(cd);
+}
+
+static void print_volume(const struct vol_result *r)
+{
+	const char *dev = r->device ? r->device : "-";
+
+	if (r->status == VOL_FAILED) {
+		/* Failures are shown even with --quiet. */
+		if (!out_opts.json)
+			printf("failed %s %s: %s\n", r->key->uuid, dev,
+			       r->reason);
+		return;
+	}
+	ck_info("%s %s %s -> %s", vol_status_name[r->status], r->key->uuid,
+		dev, r->mapper);
+}
+
+static void json_unlock(const char *restore, const struct vol_result *res,
+			size_t n, size_t ok)
+{
+	struct json j;
+	size_t i;
+
+	json_init(&j, stdout);
+	json_object_begin(&j);
+	json_kv_string(&j, "restore", restore);
+	json_key(&j, "volumes");
+	json_array_begin(&j);
+	for (i = 0; i < n; i++) {
+		json_object_begin(&j);
+		json_kv_string(&j, "uuid", res[i].key->uuid);
+		json_kv_string(&j, "description", res[i].key->desc);
+		json_kv_string(&j, "device", res[i].device);
+		json_kv_string(&j, "mapper", res[i].mapper);
+		json_kv_string(&j, "status", vol_status_name[res[i].status]);
+		json_kv_string(&j, "reason", res[i].status == VOL_FAILED ?
+						     res[i].reason : NULL);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_kv_int(&j, "unlocked", (long)ok);
+	json_kv_int(&j, "total", (long)n);
+	json_object_end(&j);
+	json_finish(&j);
+}
+
+int cmd_unlock(const struct unlock_args *args)
+{
+	struct luks_devlist devs = { 0 };
+	struct vol_result *res = NULL;
+	struct user_key *keys = NULL;
+	const char *restore = "skipped";
+	bool restore_failed = false;
+	size_t i, n = 0, ok = 0;
+	int ret, rc;
+
+	if (!args->no_restore)
+		restore = restore_keys(&restore_failed);
+	ret = keys_list_volume_keys(&keys, &n);
+	if (ret < 0) {
+		ck_error("cannot read the user keyring: %s", strerror(-ret));
+		return EXIT_FAILED;
+	}
+	if (n > 0 && luks_scan(&devs) < 0)
+		ck_warn("cannot list block devices");
+	res = calloc(n ? n : 1, sizeof(*res));
+	if (!res) {
+		ck_error("out of memory");
+		keys_free_list(keys, n);
+		luks_devlist_free(&devs);
+		return EXIT_FAILED;
+	}
+
+	for (i = 0; i < n; i++) {
+		struct vol_result *r = &res[i];
+
+		r->key = &keys[i];
+		r->device = luks_devlist_find(&devs, keys[i].uuid);
+		snprintf(r->mapper, sizeof(r->mapper), "/dev/mapper/%s%s",
+			 MAPPER_PREFIX, keys[i].uuid);
+		if (r->device)
+			unlock_volume(r, args->dry_run);
+		else
+			vol_fail(r, "no block device with this LUKS UUID%s",
+				 args->dry_run ? "" : "; key dropped");
+		/* Used or useless: either way the key must not linger. */
+		if (!args->dry_run) {
+			ret = keys_drop(keys[i].id);
+			if (ret < 0)
+				ck_warn("cannot revoke key \"%s\": %s",
+					keys[i].desc, strerror(-ret));
+		}
+		if (r->status != VOL_FAILED)
+			ok++;
+		print_volume(r);
+	}
+
+	if (out_opts.json)
+		json_unlock(restore, res, n, ok);
+	else if (n > 0)
+		ck_info("%s %zu of %zu volumes",
+			args->dry_run ? "would unlock" : "unlocked", ok, n);
+
+	if (n == 0) {
+		if (!restore_failed)
+			ck_note("no volume keys to unlock: none were handed "
+				"over to this kernel");
+		rc = restore_failed ? EXIT_FAILED : EXIT_NOTHING;
+	} else {
+		rc = ok == n ? EXIT_OK : EXIT_PARTIAL;
+	}
+	free(res);
+	keys_free_list(keys, n);
+	luks_devlist_free(&devs);
+	return rc;
+}
