@@ -30,6 +30,7 @@
 #include <linux/ioport.h>
 #include <linux/kexec.h>
 #include <linux/key.h>
+#include <linux/keyctl.h>
 #include <linux/mm.h>
 #include <linux/random.h>
 #include <linux/slab.h>

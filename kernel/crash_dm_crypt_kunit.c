@@ -8,6 +8,7 @@
 #include <linux/crash_dm_crypt.h>
 #include <linux/crash_key_blob.h>
 #include <linux/gfp.h>
+#include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
