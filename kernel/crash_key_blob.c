@@ -150,8 +150,9 @@ int crash_key_blob_parse(const void *buf, size_t len, crash_key_visit_fn visit,
 		return reject(why, "digest mismatch", -EBADMSG);
 
 	for (pos = HDR_LEN, i = 0; i < count; i++) {
-		decode_entry(b, &pos, end, &ref, NULL);
-		ret = visit(&ref, arg);
+		ret = decode_entry(b, &pos, end, &ref, why);
+		if (!ret)
+			ret = visit(&ref, arg);
 		if (ret)
 			return ret;
 	}
@@ -199,11 +200,17 @@ int crash_key_blob_add(struct crash_key_blob_writer *w, const u8 *uuid,
 	return 0;
 }
 
-/* Fill in the header and the digest; returns the blob's total length. */
+/*
+ * Fill in the header and the digest; returns the blob's total length, or 0
+ * if the buffer is too small even for an empty blob.
+ */
 size_t crash_key_blob_finish(struct crash_key_blob_writer *w)
 {
 	u8 *b = w->buf;
 	size_t total = w->pos + CRASH_KEY_DIGEST_LEN;
+
+	if (total > w->cap)
+		return 0;
 
 	put_le32(b + HDR_OFF(magic), CRASH_KEY_BLOB_MAGIC);
 	put_le16(b + HDR_OFF(version), CRASH_KEY_BLOB_VERSION);
