@@ -518,6 +518,24 @@ static int add_random_segment(struct kimage *image, struct blob_buf *b,
 	return ret;
 }
 
+#ifdef CONFIG_CRASH_DM_CRYPT_TEST_PROBE
+/* Fault injection for tests: fail the next load once its blob is placed. */
+static bool fail_next_load;
+
+static int injected_failure(void)
+{
+	if (!fail_next_load)
+		return 0;
+	fail_next_load = false;
+	return -ECANCELED;
+}
+#else
+static inline int injected_failure(void)
+{
+	return 0;
+}
+#endif
+
 int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 			     unsigned long max)
 {
@@ -543,7 +561,7 @@ int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 	}
 	image->dm_crypt_keys_addr = mem;
 	image->dm_crypt_keys_sz = PAGE_ALIGN(b->len);
-	return 0;
+	return injected_failure();
 }
 
 bool crash_dm_crypt_range(const struct kimage *image, unsigned long *start,
@@ -726,6 +744,7 @@ static void __init create_test_probe(void)
 	struct dentry *dir = debugfs_create_dir("crash_dm_crypt", NULL);
 
 	debugfs_create_file("blob_pages", 0400, dir, NULL, &blob_pages_fops);
+	debugfs_create_bool("fail_next_load", 0600, dir, &fail_next_load);
 }
 #else
 static inline void create_test_probe(void) { }

@@ -39,4 +39,5 @@ check_eq() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
 }
 
-write() { printf '%s' "$2" > "$1"; }
+# write FILE TEXT: echo, not printf, because busybox's echo reports write errors.
+write() { echo "$2" > "$1"; }
