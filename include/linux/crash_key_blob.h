@@ -53,7 +53,7 @@ struct crash_key_blob_entry {
 #define CRASH_KEY_ENTRY_MAX_LEN \
 	(sizeof(struct crash_key_blob_entry) + CRASH_KEY_MAX_DESC_LEN + \
 	 CRASH_KEY_MAX_KEY_LEN)
-/* Largest possible blob: 1024 keys of the largest size, about 548 KiB. */
+/* Largest possible blob: 1024 keys of the largest size, 547,896 bytes. */
 #define CRASH_KEY_BLOB_MAX_LEN \
 	(CRASH_KEY_BLOB_MIN_LEN + CRASH_KEY_MAX_KEYS * CRASH_KEY_ENTRY_MAX_LEN)
 

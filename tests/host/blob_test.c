@@ -384,6 +384,36 @@ static void test_layout(void)
 	ok(pass, "layout: 24-byte header, 24-byte entry, documented offsets");
 }
 
+/*
+ * The sizes docs/admin-guide.md and docs/abi.md quote: the largest blob, and
+ * 1024 XTS-512 keys (64 bytes) under crashkey's 56-character descriptions
+ * ("kdump-cryptsetup:vk-" + UUID), as written by the writer itself.
+ */
+static void test_documented_sizes(void)
+{
+	static const char desc[] =
+		"kdump-cryptsetup:vk-0c6e5e1a-8a3f-4d5e-9b2c-1f2e3d4c5b6a";
+	struct crash_key_blob_writer w;
+	size_t cap = crash_key_blob_max_len(CRASH_KEY_MAX_KEYS), len;
+	u8 *buf = calloc(1, cap), key[64] = { 1 }, uuid[16] = { 0 };
+	unsigned int i;
+
+	if (!buf) {
+		fputs("Bail out! out of memory\n", stdout);
+		exit(1);
+	}
+	ok(CRASH_KEY_BLOB_MAX_LEN == 547896, "largest blob is 547896 bytes");
+	crash_key_blob_start(&w, buf, cap);
+	for (i = 0; i < CRASH_KEY_MAX_KEYS; i++)
+		crash_key_blob_add(&w, uuid, desc, sizeof(desc) - 1, key,
+				   sizeof(key));
+	len = crash_key_blob_finish(&w);
+	ok(len == 147512 && 56 + 28 * 144 <= 4096 && 56 + 29 * 144 > 4096,
+	   "1024 XTS-512 keys take 147512 bytes; one page holds 28 (got %zu)",
+	   len);
+	free(buf);
+}
+
 static void test_round_trips(void)
 {
 	static const unsigned int counts[] = { 0, 1, 3, CRASH_KEY_MAX_KEYS };
@@ -1640,6 +1670,7 @@ int main(int argc, char **argv)
 	}
 
 	test_layout();
+	test_documented_sizes();
 	test_round_trips();
 	test_max_blob();
 	test_writer_limits();
