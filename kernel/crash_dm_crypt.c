@@ -561,6 +561,17 @@ int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 	}
 	image->dm_crypt_keys_addr = mem;
 	image->dm_crypt_keys_sz = PAGE_ALIGN(b->len);
+
+	/*
+	 * Mapping mapped pages changes nothing, but tells now, while the load
+	 * can still fail cleanly, whether this kernel could unmap them.
+	 */
+	ret = arch_crash_dm_crypt_set_present(mem, image->dm_crypt_keys_sz, true);
+	if (ret) {
+		pr_err("cannot unmap pages in this kernel's mapping (%d), refusing to load keys\n",
+		       ret);
+		return ret;
+	}
 	return injected_failure();
 }
 

@@ -7,8 +7,9 @@
 #include <kunit/test.h>
 #include <linux/crash_dm_crypt.h>
 #include <linux/crash_key_blob.h>
-#include <linux/gfp.h>
+#include <linux/crash_reserve.h>
 #include <linux/io.h>
+#include <linux/kexec.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -266,23 +267,25 @@ static void random_start_exact_fit(struct kunit *test)
 
 /* ---- the architecture's page unmapping ---- */
 
+/*
+ * On the last page of the crash region, where key blobs live: some arches
+ * can unmap single pages only there (powerpc maps it page by page).
+ */
 static void arch_unmaps_page(struct kunit *test)
 {
-	struct page *page = alloc_page(GFP_KERNEL);
-	phys_addr_t phys;
+	phys_addr_t phys = crashk_res.end + 1 - PAGE_SIZE;
 	char byte;
 	void *va;
 
-	KUNIT_ASSERT_NOT_NULL(test, page);
-	va = page_address(page);
-	phys = page_to_phys(page);
+	if (!crashk_res.end || kexec_crash_image)
+		kunit_skip(test, "no crash region, or a crash image is loaded");
+	va = phys_to_virt(phys);
 	KUNIT_ASSERT_EQ(test, arch_crash_dm_crypt_set_present(phys, PAGE_SIZE,
 							      false), 0);
 	KUNIT_EXPECT_NE(test, copy_from_kernel_nofault(&byte, va, 1), 0);
 	KUNIT_ASSERT_EQ(test, arch_crash_dm_crypt_set_present(phys, PAGE_SIZE,
 							      true), 0);
 	KUNIT_EXPECT_EQ(test, copy_from_kernel_nofault(&byte, va, 1), 0);
-	__free_page(page);
 }
 
 static struct kunit_case crash_dm_crypt_cases[] = {

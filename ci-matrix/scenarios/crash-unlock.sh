@@ -166,10 +166,13 @@ stage_setup() {
 
 # ---- capture: kdump kernel -------------------------------------------------
 
+# The capture kernel must not show where the blob was. /mnt/blob.addr (left by the
+# setup stage, test only) says where that was.
 check_handover_hidden_setup_data() {
 	for d in /sys/kernel/boot_params/setup_data/*; do
 		[ "$(cat "$d/type")" = 0x43524b59 ] || continue
 		check_eq "setup_data payload erased" "" "$(od -An -tx1 "$d/data" | tr -d ' 0\n')"
+		check_blob_not_ram
 		return
 	done
 	fail "setup_data payload erased" "no setup_data node of type 0x43524b59"
@@ -187,6 +190,18 @@ check_blob_not_ram() {
 	pass "key blob range is not RAM in the capture kernel"
 }
 
+check_handover_hidden_devicetree() {
+	check "no linux,dmcryptkeys in /proc/device-tree" \
+		test ! -e /proc/device-tree/chosen/linux,dmcryptkeys
+	check "raw FDT still published (CRC refreshed)" test -e /sys/firmware/fdt
+	hex=$(printf '%016x' $(($(cat /mnt/blob.addr))))
+	if od -An -tx1 -v /sys/firmware/fdt | tr -d ' \n' | grep -q "$hex"; then
+		fail "blob address absent from /sys/firmware/fdt" "found $hex"
+	else
+		pass "blob address absent from /sys/firmware/fdt"
+	fi
+}
+
 save_vmcore() {
 	grep -q ' /mnt ' /proc/mounts || return 1
 	cp /proc/vmcore /mnt/vmcore || return 1
@@ -195,7 +210,6 @@ save_vmcore() {
 
 stage_capture() {
 	check "configfs offers only restore" test -e "$KEYS/restore" -a ! -e "$KEYS/count"
-	"check_handover_hidden_$HANDOVER"
 	step "capture kernel up: crashkey unlock, no passphrase"
 	check "crashkey unlock" crashkey unlock
 	for v in $VOLUMES; do
@@ -205,7 +219,7 @@ stage_capture() {
 	check_fails "second restore refused" "No such file or directory" write "$KEYS/restore" 1
 	check "kernel log: restored 3 keys" sh -c "dmesg | grep -q 'crash_dm_crypt: restored 3 keys'"
 	check "mount the dump volume" mount "$(mapping_of vda)" /mnt
-	[ "$HANDOVER" = setup_data ] && check_blob_not_ram
+	"check_handover_hidden_$HANDOVER"
 	step "saving /proc/vmcore ($(stat -c %s /proc/vmcore) bytes) onto vda"
 	check "vmcore copied onto the encrypted volume" save_vmcore
 	umount /mnt
