@@ -31,7 +31,10 @@ for arch in "${@:-x86_64}"; do
 	# shellcheck source=/dev/null
 	. "$CRASHKEY_TOP/ci-matrix/arch/$arch.conf"
 	add_foreign_arch "$DEB_ARCH"
-	want "$GCC_PACKAGE" "$QEMU_PACKAGE" "libcryptsetup-dev:$DEB_ARCH" "libkeyutils-dev:$DEB_ARCH"
+	# The target's libraries are downloaded, not installed (ci-matrix/rootfs.sh): a
+	# foreign Multi-Arch library must match the host's version exactly, which a
+	# half-synced mirror of one arch can make impossible.
+	want "$GCC_PACKAGE" "$QEMU_PACKAGE"
 	[ -z "$CROSS_COMPILE" ] || want "libc6-dev-$DEB_ARCH-cross"
 done
 

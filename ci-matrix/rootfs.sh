@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Assemble the guest root filesystem for one arch from that arch's Debian packages:
-#   ci-matrix/rootfs.sh <arch> <dir> <binary>...
-# Fills <dir> with busybox, cryptsetup, keyctl, kexec, the given extra binaries (crashkey,
-# test helpers, installed into /usr/bin) and exactly the shared libraries they need,
-# found by following DT_NEEDED through the unpacked packages.
+# The guest's userland, from the target arch's Debian packages (downloaded and unpacked,
+# never installed, so foreign arches need no matching host packages):
+#
+#   ci-matrix/rootfs.sh fetch <arch>
+#       download and unpack; print the unpacked tree, against which the tool is built
+#   ci-matrix/rootfs.sh assemble <arch> <dir> <binary>...
+#       fill <dir> with busybox, cryptsetup, keyctl, kexec, the given binaries (crashkey,
+#       test helpers, into /usr/bin) and exactly the shared libraries they need, found by
+#       following DT_NEEDED through the unpacked packages
 set -euo pipefail
 . "$(dirname "$0")/../cross-build/lib.sh"
 
-ARCH_NAME=${1:?usage: rootfs.sh <arch> <dir> [binary...]}
-ROOT=${2:?usage: rootfs.sh <arch> <dir> [binary...]}
-shift 2
+usage() { die "usage: rootfs.sh fetch <arch> | assemble <arch> <dir> [binary...]"; }
+COMMAND=${1:-}
+ARCH_NAME=${2:-}
+[ -n "$ARCH_NAME" ] || usage
 load_arch "$ARCH_NAME"
 
+# Guest programs, with everything they depend on; headers and link-time .so files of
+# the two libraries crashkey is built against, without their closure.
 PACKAGES="busybox-static cryptsetup-bin keyutils kexec-tools"
+DEV_PACKAGES="libcryptsetup-dev libkeyutils-dev"
 DEBS=$CRASHKEY_CACHE/debs/$DEB_ARCH
 UNPACKED=$CRASHKEY_CACHE/unpacked/$DEB_ARCH
 
@@ -28,7 +36,7 @@ package_closure() {
 fetch_packages() {
 	local p
 	mkdir -p "$DEBS"
-	for p in $(package_closure); do
+	for p in $(package_closure) $DEV_PACKAGES; do
 		compgen -G "$DEBS/${p}_*.deb" >/dev/null && continue
 		(cd "$DEBS" && apt-get download -q "$p:$DEB_ARCH" >/dev/null 2>&1) ||
 			(cd "$DEBS" && apt-get download -q "$p" >/dev/null 2>&1) ||
@@ -44,6 +52,10 @@ unpack_packages() {
 	rm -rf "$UNPACKED" && mkdir -p "$UNPACKED"
 	for deb in "$DEBS"/*.deb; do
 		dpkg-deb -x "$deb" "$UNPACKED"
+	done
+	# Absolute links (libkeyutils.so -> /lib/...) must point into the tree.
+	find "$UNPACKED" -type l -lname '/*' | while read -r link; do
+		ln -sfn "$UNPACKED$(readlink "$link")" "$link"
 	done
 	ls "$DEBS" > "$stamp"
 }
@@ -75,10 +87,11 @@ install_elf() {
 	done
 }
 
-main() {
+assemble() {
 	local bin
-	fetch_packages
-	unpack_packages
+	ROOT=${1:-}
+	[ -n "$ROOT" ] || usage
+	shift
 	rm -rf "$ROOT" && mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,mnt,run,boot}
 	cp "$UNPACKED/bin/busybox" "$ROOT/bin/busybox"
 	install_elf "$UNPACKED/sbin/cryptsetup" sbin/cryptsetup
@@ -89,4 +102,15 @@ main() {
 	done
 }
 
-main "$@"
+case "$COMMAND" in
+fetch)
+	fetch_packages
+	unpack_packages
+	printf '%s\n' "$UNPACKED"
+	;;
+assemble)
+	shift 2
+	assemble "$@"
+	;;
+*) usage ;;
+esac

@@ -24,11 +24,19 @@ say() { printf '[%s] %s\n' "$ARCH_NAME" "$*"; }
 
 # ---- build --------------------------------------------------------------
 
+# crashkey is built against the target's own libcryptsetup and libkeyutils, taken from
+# the unpacked packages: only their two headers, their .so files and the runtime
+# libraries they pull in.
 build_userspace() {
-	local out=$1
-	mkdir -p "$out"
+	local out=$1 target inc lib
+	target=$("$CRASHKEY_TOP/ci-matrix/rootfs.sh" fetch "$ARCH_NAME")
+	inc=$out/include
+	mkdir -p "$inc"
+	cp "$target/usr/include/libcryptsetup.h" "$target/usr/include/keyutils.h" "$inc/"
+	lib="-L$target/usr/lib/$GNU_TRIPLET -L$target/lib/$GNU_TRIPLET"
+	lib+=" -Wl,-rpath-link,$target/usr/lib/$GNU_TRIPLET -Wl,-rpath-link,$target/lib/$GNU_TRIPLET"
 	make -s -C "$CRASHKEY_TOP/tools/crashkey" O="$out" CROSS_COMPILE="$CROSS_COMPILE" \
-		PKG_CONFIG_PATH="/usr/lib/$GNU_TRIPLET/pkgconfig" >&2
+		PKG_CONFIG=false CPPFLAGS="-I$inc" LDFLAGS="$lib" >&2
 	"${CROSS_COMPILE}gcc" -O2 -Wall -Wextra -Werror -o "$out/elfcheck" \
 		"$CRASHKEY_TOP/tests/helpers/elfcheck.c"
 }
@@ -41,7 +49,7 @@ make_cpio() {
 # initramfs carries it and the kernel image in /boot for kexec.
 assemble_guest() {
 	local root=$WORK/root bin=$WORK/bin
-	"$CRASHKEY_TOP/ci-matrix/rootfs.sh" "$ARCH_NAME" "$root" "$bin/crashkey" "$bin/elfcheck"
+	"$CRASHKEY_TOP/ci-matrix/rootfs.sh" assemble "$ARCH_NAME" "$root" "$bin/crashkey" "$bin/elfcheck"
 	install -m 0755 "$CRASHKEY_TOP/ci-matrix/guest/init" "$root/init"
 	mkdir -p "$root/etc/crashkey"
 	cp "$CRASHKEY_TOP/ci-matrix/guest/lib.sh" "$root/etc/crashkey/lib.sh"
