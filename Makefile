@@ -16,7 +16,7 @@ export CRASHKEY_CACHE
 
 demo: ARCHES = $(ARCH)
 demo: deps
-	ci-matrix/run.sh $(ARCH)
+	STORY=1 ci-matrix/run.sh $(ARCH)
 
 check: ARCHES = $(CHECK_ARCHES)
 check: deps

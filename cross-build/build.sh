@@ -54,9 +54,26 @@ configure() {
 	check_config
 }
 
+# Every C file the overlay adds or changes, if this config built it, must also build
+# without warnings under W=1.
+check_w1() {
+	local f out
+	local -a objs=()
+	while read -r f; do
+		case "$f" in *.c) [ -f "$OUT/${f%.c}.o" ] && objs+=("${f%.c}.o") ;; esac
+	done < "$TREE/.crashkey-manifest"
+	[ ${#objs[@]} -gt 0 ] || return 0
+	out=$(kmake -j"$(nproc)" W=1 "${objs[@]}" 2>&1) || die "W=1 build failed: $out"
+	if grep -q 'warning:' <<<"$out"; then
+		printf '%s\n' "$out" >&2
+		die "W=1 warnings in files the crashkey overlay touches"
+	fi
+}
+
 command -v "${CROSS_COMPILE}gcc" >/dev/null || die "${CROSS_COMPILE}gcc not found (package $GCC_PACKAGE)"
 TREE=$("$CRASHKEY_TOP/cross-build/prepare-tree.sh")
 configure
 note "building $ARCH_NAME kernel in $OUT"
 kmake -j"$(nproc)" "$@"
+[ -n "${SKIP_W1:-}" ] || check_w1
 printf '%s\n' "$OUT/$KERNEL_IMAGE"

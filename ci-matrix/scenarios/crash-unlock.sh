@@ -211,7 +211,13 @@ save_vmcore() {
 stage_capture() {
 	check "configfs offers only restore" test -e "$KEYS/restore" -a ! -e "$KEYS/count"
 	step "capture kernel up: crashkey unlock, no passphrase"
-	check "crashkey unlock" crashkey unlock
+	if out=$(crashkey unlock 2>&1); then
+		pass "crashkey unlock"
+	else
+		fail "crashkey unlock" "$(echo "$out" | tail -n 2 | tr '\n' ' ')"
+	fi
+	echo "$out"
+	step "capture kernel: $(echo "$out" | tail -n 1) without a passphrase"
 	for v in $VOLUMES; do
 		check "$v unlocked by the capture kernel" test -b "$(mapping_of "$v")"
 	done
@@ -233,6 +239,7 @@ stage_verify() {
 	open_with_passphrases
 	mount "$(mapping_of vda)" /mnt
 	check "saved vmcore is a complete ELF core" elfcheck /mnt/vmcore "$(cat /mnt/vmcore.size)"
+	step "saved vmcore checked: $(elfcheck /mnt/vmcore "$(cat /mnt/vmcore.size)" | tail -n 1)"
 	for v in vdb vdc; do
 		check_eq "canary data on $v intact" "$(sed -n "s/^$v //p" /mnt/canary.sha256)" \
 			"$(canary_hash "$v")"
