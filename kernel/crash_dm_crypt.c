@@ -319,6 +319,31 @@ static struct {
 	size_t size;
 } loaded;
 
+#ifdef CONFIG_CRASH_DM_CRYPT_TEST_PROBE
+/*
+ * Fault injection for tests: the next load fails right after its blob is
+ * placed, in every placement an arch loader tries.
+ */
+static bool fail_next_load;
+
+static int injected_failure(void)
+{
+	return fail_next_load ? -ECANCELED : 0;
+}
+
+static void injection_done(void)
+{
+	fail_next_load = false;
+}
+#else
+static inline int injected_failure(void)
+{
+	return 0;
+}
+
+static inline void injection_done(void) { }
+#endif
+
 static void blob_buf_free(struct blob_buf *b)
 {
 	kvfree_sensitive(b->data, b->size);
@@ -382,6 +407,7 @@ void crash_dm_crypt_end_load(struct kimage *failed)
 		wipe_region(failed->dm_crypt_keys_addr, failed->dm_crypt_keys_sz);
 	blob_buf_free(&loaded.pending);
 	blob_buf_free(&loaded.reuse);
+	injection_done();
 
 	if (!image || !image->dm_crypt_keys_sz)
 		return;
@@ -517,24 +543,6 @@ static int add_random_segment(struct kimage *image, struct blob_buf *b,
 	*mem = kbuf.mem;
 	return ret;
 }
-
-#ifdef CONFIG_CRASH_DM_CRYPT_TEST_PROBE
-/* Fault injection for tests: fail the next load once its blob is placed. */
-static bool fail_next_load;
-
-static int injected_failure(void)
-{
-	if (!fail_next_load)
-		return 0;
-	fail_next_load = false;
-	return -ECANCELED;
-}
-#else
-static inline int injected_failure(void)
-{
-	return 0;
-}
-#endif
 
 int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 			     unsigned long max)
