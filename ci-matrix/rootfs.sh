@@ -35,8 +35,15 @@ package_closure() {
 
 fetch_packages() {
 	local p
+	local -a missing=()
 	mkdir -p "$DEBS"
 	for p in $(package_closure) $DEV_PACKAGES; do
+		compgen -G "$DEBS/${p}_*.deb" >/dev/null || missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	# One call for all (fast); one by one only if that fails.
+	(cd "$DEBS" && apt-get download -q "${missing[@]/%/:$DEB_ARCH}" >/dev/null 2>&1) && return
+	for p in "${missing[@]}"; do
 		compgen -G "$DEBS/${p}_*.deb" >/dev/null && continue
 		(cd "$DEBS" && apt-get download -q "$p:$DEB_ARCH" >/dev/null 2>&1) ||
 			(cd "$DEBS" && apt-get download -q "$p" >/dev/null 2>&1) ||
