@@ -9,6 +9,7 @@
  * silently do nothing, so refuse instead.
  */
 #include <linux/crash_dm_crypt.h>
+#include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/set_memory.h>
 #include <asm/tlbflush.h>

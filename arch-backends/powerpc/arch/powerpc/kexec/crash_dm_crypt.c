@@ -10,6 +10,7 @@
  * keys readable.
  */
 #include <linux/crash_dm_crypt.h>
+#include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/set_memory.h>
 #include <asm/mmu.h>
