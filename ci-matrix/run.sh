@@ -187,7 +187,7 @@ run_arch() {
 	collect_checks "$crash_log"
 	collect_checks "$verify_log"
 	for log in "$crash_log" "$verify_log"; do
-		if grep -q 'WARNING:\|BUG:\|Oops' "$log"; then
+		if grep -q 'WARNING: CPU: \|BUG: \|Oops: \|Unable to handle kernel' "$log"; then
 			result fail "no kernel WARN/BUG/Oops in $(basename "$log")"
 		else
 			result ok "no kernel WARN/BUG/Oops in $(basename "$log")"
