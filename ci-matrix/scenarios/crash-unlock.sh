@@ -133,7 +133,7 @@ load_capture_kernel() {
 
 	# Test-only fault injection: the load fails after the blob segment was added.
 	write /sys/kernel/debug/crash_dm_crypt/fail_next_load 1
-	check_fails "injected load failure reported" "Operation canceled" load_capture
+	check_fails "injected load failure reported" "kexec_file_load failed" load_capture
 	check_eq "failed load leaves no key blob" "pages=0 readable=0" "$(blob_state)"
 	check "load after a failed load" load_capture
 	third=$(blob_addr)
