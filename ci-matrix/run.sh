@@ -137,6 +137,17 @@ collect_checks() {
 	done < <(sed -n 's/.*crashkey-check: //p' "$1" | tr -d '\r')
 }
 
+# TAP from a helper script: "ok N - <arch>: name" lines become results.
+collect_tap() {
+	local line
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) result ok "${line#*: }" ;;
+		"not ok "*) result fail "${line#*: }" ;;
+		esac
+	done
+}
+
 expect_line() {	# expect_line LOG PATTERN NAME
 	if grep -q "$2" "$1"; then result ok "$3"; else result fail "$3"; fi
 }
@@ -159,6 +170,8 @@ run_arch() {
 		result fail "kernel build"
 		return
 	fi
+	say "checking that CRASH_DM_CRYPT=n leaves the patched files' code unchanged"
+	collect_tap < <("$CRASHKEY_TOP/cross-build/check-unchanged.sh" "$ARCH_NAME" 2>&1)
 	T_KERNEL=$(($(now) - t))
 	say "building crashkey and assembling the guest"
 	t=$(now)
