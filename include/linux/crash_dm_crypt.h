@@ -55,6 +55,9 @@ static inline bool crash_dm_crypt_range(const struct kimage *image,
 {
 	return false;
 }
+
+static inline void crash_dm_crypt_set_handover(phys_addr_t addr,
+					       size_t size) { }
 #endif
 
 #endif /* _LINUX_CRASH_DM_CRYPT_H */
