@@ -155,7 +155,7 @@ expect_line() {	# expect_line LOG PATTERN NAME
 # ---- one arch -----------------------------------------------------------
 
 run_arch() {
-	local t status crash_log verify_log
+	local t status out crash_log verify_log
 	load_arch "$ARCH_NAME"
 	# shellcheck source=/dev/null
 	. "$CRASHKEY_TOP/ci-matrix/arch/$ARCH_NAME.conf"
@@ -171,7 +171,9 @@ run_arch() {
 		return
 	fi
 	say "checking that CRASH_DM_CRYPT=n leaves the patched files' code unchanged"
-	collect_tap < <("$CRASHKEY_TOP/cross-build/check-unchanged.sh" "$ARCH_NAME" 2>&1)
+	out=$("$CRASHKEY_TOP/cross-build/check-unchanged.sh" "$ARCH_NAME" 2>&1) ||
+		grep -q '^not ok' <<<"$out" || result fail "CRASH_DM_CRYPT=n check: ${out##*$'\n'}"
+	collect_tap <<<"$out"
 	T_KERNEL=$(($(now) - t))
 	say "building crashkey and assembling the guest"
 	t=$(now)
