@@ -8,7 +8,7 @@
 # downloaded packages persist in CRASHKEY_CACHE (outside the clone).
 
 ARCH ?= x86_64
-CHECK_ARCHES ?= x86_64 arm64 ppc64le
+CHECK_ARCHES ?= x86_64 arm64 ppc64le s390x
 CRASHKEY_CACHE ?= /var/cache/crashkey
 export CRASHKEY_CACHE
 

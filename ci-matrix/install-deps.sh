@@ -36,6 +36,7 @@ for arch in "${@:-x86_64}"; do
 	# half-synced mirror of one arch can make impossible.
 	want "$GCC_PACKAGE" "$QEMU_PACKAGE"
 	[ -z "$CROSS_COMPILE" ] || want "libc6-dev-$DEB_ARCH-cross"
+	[ -z "$QEMU_USER" ] || want qemu-user-static
 done
 
 [ ${#missing[@]} -gt 0 ] || [ "$need_update" = 1 ] || exit 0

@@ -18,9 +18,10 @@ ARCH_NAME=${2:-}
 load_arch "$ARCH_NAME"
 
 # Guest programs, with everything they depend on; headers and link-time .so files of
-# the two libraries crashkey is built against, without their closure.
+# the two libraries crashkey is built against, without their closure; libssl-dev for
+# the libcrypto.a that the blob unit tests link statically to run under qemu-user.
 PACKAGES="busybox-static cryptsetup-bin keyutils kexec-tools"
-DEV_PACKAGES="libcryptsetup-dev libkeyutils-dev"
+DEV_PACKAGES="libcryptsetup-dev libkeyutils-dev libssl-dev"
 DEBS=$CRASHKEY_CACHE/debs/$DEB_ARCH
 UNPACKED=$CRASHKEY_CACHE/unpacked/$DEB_ARCH
 
@@ -33,10 +34,23 @@ package_closure() {
 	done | grep -v '^[[:space:]<]' | sed 's/:.*//' | sort -u
 }
 
+# A package downloaded for another arch (say, before dpkg knew DEB_ARCH) would pass
+# for the real one and link nothing.
+drop_foreign_debs() {
+	local deb
+	for deb in "$DEBS"/*.deb; do
+		case "$deb" in
+		*_"$DEB_ARCH".deb|*_all.deb|"$DEBS/*.deb") ;;
+		*) note "dropping $(basename "$deb"): not for $DEB_ARCH"; rm -f "$deb" ;;
+		esac
+	done
+}
+
 fetch_packages() {
 	local p
 	local -a missing=()
 	mkdir -p "$DEBS"
+	drop_foreign_debs
 	for p in $(package_closure) $DEV_PACKAGES; do
 		compgen -G "$DEBS/${p}_*.deb" >/dev/null || missing+=("$p")
 	done
@@ -49,6 +63,7 @@ fetch_packages() {
 			(cd "$DEBS" && apt-get download -q "$p" >/dev/null 2>&1) ||
 			note "could not download $p for $DEB_ARCH (needed only if a library is missing below)"
 	done
+	drop_foreign_debs
 }
 
 unpack_packages() {

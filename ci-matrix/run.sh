@@ -26,17 +26,17 @@ say() { printf '[%s] %s\n' "$ARCH_NAME" "$*"; }
 
 # crashkey is built against the target's own libcryptsetup and libkeyutils, taken from
 # the unpacked packages: only their two headers, their .so files and the runtime
-# libraries they pull in.
+# libraries they pull in. (Called in an if: errexit is off, so every step returns.)
 build_userspace() {
 	local out=$1 target inc lib
-	target=$("$CRASHKEY_TOP/ci-matrix/rootfs.sh" fetch "$ARCH_NAME")
+	target=$("$CRASHKEY_TOP/ci-matrix/rootfs.sh" fetch "$ARCH_NAME") || return
 	inc=$out/include
 	mkdir -p "$inc"
-	cp "$target/usr/include/libcryptsetup.h" "$target/usr/include/keyutils.h" "$inc/"
+	cp "$target/usr/include/libcryptsetup.h" "$target/usr/include/keyutils.h" "$inc/" || return
 	lib="-L$target/usr/lib/$GNU_TRIPLET -L$target/lib/$GNU_TRIPLET"
 	lib+=" -Wl,-rpath-link,$target/usr/lib/$GNU_TRIPLET -Wl,-rpath-link,$target/lib/$GNU_TRIPLET"
 	make -s -C "$CRASHKEY_TOP/tools/crashkey" O="$out" CROSS_COMPILE="$CROSS_COMPILE" \
-		PKG_CONFIG=false CPPFLAGS="-I$inc" LDFLAGS="$lib" >&2
+		PKG_CONFIG=false CPPFLAGS="-I$inc" LDFLAGS="$lib" >&2 || return
 	"${CROSS_COMPILE}gcc" -O2 -Wall -Wextra -Werror -o "$out/elfcheck" \
 		"$CRASHKEY_TOP/tests/helpers/elfcheck.c"
 }
@@ -45,15 +45,36 @@ make_cpio() {
 	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 > "$2"
 }
 
+# The blob unit tests (tests/host) built for the target and run under qemu-user: the
+# byte order is fixed on big-endian s390x too. Natively built and run by tests/host.
+run_blob_tests_on_target() {
+	local out=$WORK/blob-test tap failed
+	[ -n "$QEMU_USER" ] || return 0
+	if ! make -s -C "$CRASHKEY_TOP/tests/host" O="$out" CROSS_COMPILE="$CROSS_COMPILE" \
+		TARGET_ROOT="$CRASHKEY_CACHE/unpacked/$DEB_ARCH" cross >&2; then
+		result fail "blob unit tests built for $ARCH_NAME"
+		return
+	fi
+	tap=$("$QEMU_USER" "$out/cross/blob_test" --vectors "$CRASHKEY_TOP/tests/host/vectors") || true
+	failed=$(grep -c '^not ok' <<<"$tap" || true)
+	if [ "$failed" = 0 ] && grep -q '^1\.\.[1-9]' <<<"$tap"; then
+		result ok "blob unit tests under $QEMU_USER: $(grep -c '^ok' <<<"$tap") passed"
+	else
+		result fail "blob unit tests under $QEMU_USER: $failed failed"
+		grep '^not ok' <<<"$tap" >&2 || true
+	fi
+}
+
 # The capture kernel's initramfs is the same tree without /boot; the first kernel's
 # initramfs carries it and the kernel image in /boot for kexec.
 assemble_guest() {
 	local root=$WORK/root bin=$WORK/bin
-	"$CRASHKEY_TOP/ci-matrix/rootfs.sh" assemble "$ARCH_NAME" "$root" "$bin/crashkey" "$bin/elfcheck"
+	"$CRASHKEY_TOP/ci-matrix/rootfs.sh" assemble "$ARCH_NAME" "$root" "$bin/crashkey" \
+		"$bin/elfcheck" || return
 	install -m 0755 "$CRASHKEY_TOP/ci-matrix/guest/init" "$root/init"
 	mkdir -p "$root/etc/crashkey"
 	cp "$CRASHKEY_TOP/ci-matrix/guest/lib.sh" "$root/etc/crashkey/lib.sh"
-	cp "$CRASHKEY_TOP/ci-matrix/scenarios/$SCENARIO.sh" "$root/etc/crashkey/scenario.sh"
+	cp "$CRASHKEY_TOP/ci-matrix/scenarios/$SCENARIO.sh" "$root/etc/crashkey/scenario.sh" || return
 	printf 'CONSOLE=%s\nCAPTURE_CMDLINE="%s"\nHANDOVER=%s\n' \
 		"$CONSOLE" "$CAPTURE_CMDLINE" "$HANDOVER" > "$root/etc/crashkey/arch.env"
 	make_cpio "$root" "$WORK/capture.cpio.gz"
@@ -81,9 +102,17 @@ follow_log() {
 		case "$line" in
 		*crashkey-step:*) say "$(($(now) - t0))s ${line#*crashkey-step: }" ;;
 		*"crashkey-check: FAIL"*) say "$(($(now) - t0))s FAIL ${line#*crashkey-check: FAIL }" ;;
-		*"Kernel panic"*|*"Starting crashdump kernel"*) say "$(($(now) - t0))s ${line#*] }" ;;
+		*"Kernel panic"*|*"Starting crashdump kernel"*)
+			say "$(($(now) - t0))s ${line#*] }"
+			echo "panic $(now)" >> "$log.events" ;;
+		*"Linux version"*) echo "linux $(now)" >> "$log.events" ;;
 		esac
 	done
+}
+
+# Seconds from the panic to the capture kernel's first line (the kexec transition).
+transition_seconds() {
+	awk '$1 == "panic" && !p { p = $2 } $1 == "linux" && p { print $2 - p; exit }' "$1.events"
 }
 
 # boot LOG TIMEOUT STAGE: one QEMU run; returns QEMU's (or timeout's) status.
@@ -95,12 +124,13 @@ boot() {
 			-device "$DISK_DEVICE,drive=d$i")
 	done
 	: > "$log"
+	: > "$log.events"
 	t0=$(now)
 	# shellcheck disable=SC2086 # QEMU_ARGS is a list of arguments
 	timeout "$limit" "$QEMU" $QEMU_ARGS -m "$MEMORY" -smp 1 -nodefaults -no-reboot \
 		-display none -serial "file:$log" "${disks[@]}" \
 		-kernel "$KERNEL" -initrd "$WORK/initramfs.cpio.gz" \
-		-append "console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 crashkey.stage=$stage $EXTRA_CMDLINE" &
+		-append "console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 crashkey.stage=$stage crashkey.place=$PLACEMENT $EXTRA_CMDLINE" &
 	pid=$!
 	follow_log "$log" "$pid" "$t0" &
 	wait "$pid" || status=$?
@@ -111,7 +141,7 @@ boot() {
 # ---- results ------------------------------------------------------------
 
 result() {	# result ok|fail NAME
-	printf '%s\t%s\t%s\n' "$ARCH_NAME" "$1" "$2" >> "$RESULTS"
+	printf '%s\t%s\t%s%s\n' "$ARCH_NAME" "$1" "${RESULT_TAG:-}" "$2" >> "$RESULTS"
 }
 
 # KUnit's KTAP from the first kernel: one result per test case. A skipped case
@@ -155,14 +185,12 @@ expect_line() {	# expect_line LOG PATTERN NAME
 # ---- one arch -----------------------------------------------------------
 
 run_arch() {
-	local t status out crash_log verify_log
+	local t out
 	load_arch "$ARCH_NAME"
 	# shellcheck source=/dev/null
 	. "$CRASHKEY_TOP/ci-matrix/arch/$ARCH_NAME.conf"
 	WORK=$CRASHKEY_CACHE/run/$ARCH_NAME
 	mkdir -p "$WORK"
-	crash_log=$WORK/crash.log
-	verify_log=$WORK/verify.log
 
 	say "building the kernel"
 	t=$(now)
@@ -181,23 +209,41 @@ run_arch() {
 		result fail "tool build and guest assembly"
 		return
 	fi
+	run_blob_tests_on_target
 	T_GUEST=$(($(now) - t))
 
+	T_CRASH='' T_KEXEC='' T_VERIFY=''
+	for PLACEMENT in ${CRASH_PLACEMENTS:-random}; do
+		crash_cycle
+	done
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ARCH_NAME" "$T_KERNEL" "$T_GUEST" "${T_CRASH#/}" \
+		"${T_KEXEC#/}" "${T_VERIFY#/}" >> "$WORK/../timings.$$"
+}
+
+# One crash with the key blob at PLACEMENT (random, or lowest/highest page of the arch's
+# window), then the verify boot. Checks of a non-random cycle are named after it.
+crash_cycle() {
+	local t status log tx crash_log=$WORK/crash-$PLACEMENT.log verify_log=$WORK/verify-$PLACEMENT.log
+	RESULT_TAG=
+	[ "$PLACEMENT" = random ] || RESULT_TAG="[blob at $PLACEMENT page] "
 	make_disks
-	say "boot 1: create volumes, register keys, load capture kernel, crash"
+	say "boot 1: create volumes, register keys, load capture kernel (blob: $PLACEMENT), crash"
 	t=$(now)
 	status=0
 	boot "$crash_log" "$TIMEOUT_CRASH" setup || status=$?
-	T_CRASH=$(($(now) - t))
+	T_CRASH+=/$(($(now) - t))
+	tx=$(transition_seconds "$crash_log")
+	T_KEXEC+=/${tx:--}
 	[ "$status" != 124 ] || say "timed out after ${TIMEOUT_CRASH}s"
-	collect_kunit "$crash_log"
+	# KUnit runs at every first boot; once per arch is enough.
+	[ -n "$T_VERIFY" ] || collect_kunit "$crash_log"
 	expect_line "$crash_log" "crashkey-stage-done: capture" "capture kernel completed its stage"
 
 	say "boot 2: open the volumes with passphrases, check the dump"
 	t=$(now)
 	status=0
 	boot "$verify_log" "$TIMEOUT_VERIFY" verify || status=$?
-	T_VERIFY=$(($(now) - t))
+	T_VERIFY+=/$(($(now) - t))
 	expect_line "$verify_log" "crashkey-stage-done: verify" "verify boot completed"
 	collect_checks "$crash_log"
 	collect_checks "$verify_log"
@@ -208,8 +254,7 @@ run_arch() {
 			result ok "no kernel WARN/BUG/Oops in $(basename "$log")"
 		fi
 	done
-	printf '%s\t%s\t%s\t%s\t%s\n' "$ARCH_NAME" "$T_KERNEL" "$T_GUEST" "$T_CRASH" "$T_VERIFY" \
-		>> "$WORK/../timings.$$"
+	RESULT_TAG=
 	say "logs: $crash_log $verify_log"
 }
 
@@ -228,13 +273,16 @@ report() {
 	done < "$RESULTS"
 	[ "${STORY:-0}" = 1 ] || echo "1..$n"
 	echo
-	printf '%-8s %-10s %9s %9s %9s %9s %7s %7s\n' arch scenario kernel guest crash+cap verify passed failed
+	printf '%-8s %-12s %6s %6s %-12s %-9s %-9s %6s %6s\n' arch scenario kernel guest \
+		crash+cap kexec verify passed failed
 	for arch in "${ARCHES[@]}"; do
-		local tk=- tg=- tc=- tv=-
+		local tk=- tg=- tc=- tx=- tv=-
 		if [ -f "$CRASHKEY_CACHE/run/timings.$$" ]; then
-			read -r _ tk tg tc tv < <(grep "^$arch	" "$CRASHKEY_CACHE/run/timings.$$" || echo "- - - - -")
+			read -r _ tk tg tc tx tv < <(grep "^$arch	" "$CRASHKEY_CACHE/run/timings.$$" ||
+				echo "- - - - - -")
 		fi
-		printf '%-8s %-10s %8ss %8ss %8ss %8ss %7s %7s\n' "$arch" "$SCENARIO" "$tk" "$tg" "$tc" "$tv" \
+		printf '%-8s %-12s %5ss %5ss %-12s %-9s %-9s %6s %6s\n' "$arch" "$SCENARIO" "$tk" "$tg" \
+			"${tc}s" "${tx}s" "${tv}s" \
 			"$(grep -c "^$arch	ok	" "$RESULTS" || true)" \
 			"$(grep -c "^$arch	fail	" "$RESULTS" || true)"
 	done

@@ -326,19 +326,46 @@ static struct {
  */
 static bool fail_next_load;
 
+/*
+ * Boundary tests: the next load takes the lowest (1) or the highest (2) page
+ * of its window instead of a random one.
+ */
+enum { PLACE_RANDOM, PLACE_LOWEST, PLACE_HIGHEST };
+static u32 place_next_load;
+
 static int injected_failure(void)
 {
 	return fail_next_load ? -ECANCELED : 0;
 }
 
+static unsigned long injected_start(unsigned long min, unsigned long max,
+				    unsigned long memsz, unsigned long start)
+{
+	min = PAGE_ALIGN(min);
+	if (place_next_load == PLACE_LOWEST)
+		return min;
+	if (place_next_load == PLACE_HIGHEST)
+		return min + (max - min + 1 - memsz) / PAGE_SIZE * PAGE_SIZE;
+	return start;
+}
+
 static void injection_done(void)
 {
 	fail_next_load = false;
+	place_next_load = PLACE_RANDOM;
 }
 #else
 static inline int injected_failure(void)
 {
 	return 0;
+}
+
+static inline unsigned long injected_start(unsigned long min,
+					   unsigned long max,
+					   unsigned long memsz,
+					   unsigned long start)
+{
+	return start;
 }
 
 static inline void injection_done(void) { }
@@ -528,6 +555,7 @@ static int add_random_segment(struct kimage *image, struct blob_buf *b,
 	ret = crash_dm_crypt_random_start(min, max, kbuf.memsz, &start);
 	if (ret)
 		return ret;
+	start = injected_start(min, max, kbuf.memsz, start);
 
 	kbuf.mem = KEXEC_BUF_MEM_UNKNOWN;
 	kbuf.buf_min = start;
@@ -764,6 +792,7 @@ static void __init create_test_probe(void)
 
 	debugfs_create_file("blob_pages", 0400, dir, NULL, &blob_pages_fops);
 	debugfs_create_bool("fail_next_load", 0600, dir, &fail_next_load);
+	debugfs_create_u32("place_next_load", 0600, dir, &place_next_load);
 }
 #else
 static inline void create_test_probe(void) { }
