@@ -100,19 +100,20 @@ follow_log() {
 	tail -n +1 -F --pid="$pid" "$log" 2>/dev/null | while IFS= read -r line; do
 		line=${line//$'\r'/}
 		case "$line" in
-		*crashkey-step:*) say "$(($(now) - t0))s ${line#*crashkey-step: }" ;;
+		*crashkey-step:*)
+			say "$(($(now) - t0))s ${line#*crashkey-step: }"
+			echo "step $(now)" >> "$log.events" ;;
 		*"crashkey-check: FAIL"*) say "$(($(now) - t0))s FAIL ${line#*crashkey-check: FAIL }" ;;
-		*"Kernel panic"*|*"Starting crashdump kernel"*)
-			say "$(($(now) - t0))s ${line#*] }"
-			echo "panic $(now)" >> "$log.events" ;;
+		*"Kernel panic"*|*"Starting crashdump kernel"*) say "$(($(now) - t0))s ${line#*] }" ;;
 		*"Linux version"*) echo "linux $(now)" >> "$log.events" ;;
 		esac
 	done
 }
 
-# Seconds from the panic to the capture kernel's first line (the kexec transition).
+# The kexec transition: seconds from the guest's last progress line before the crash
+# (not every arch's console shows the panic line) to the capture kernel's first line.
 transition_seconds() {
-	awk '$1 == "panic" && !p { p = $2 } $1 == "linux" && p { print $2 - p; exit }' "$1.events"
+	awk '$1 == "step" { s = $2 } $1 == "linux" && ++n == 2 { print $2 - s; exit }' "$1.events"
 }
 
 # boot LOG TIMEOUT STAGE: one QEMU run; returns QEMU's (or timeout's) status.

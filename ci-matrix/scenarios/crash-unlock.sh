@@ -102,6 +102,9 @@ register_keys() {
 	crashkey status
 }
 
+# random, lowest or highest: where the runner wants the blob of the crash (ci-matrix/run.sh).
+placement() { sed -n 's/.*crashkey\.place=\([a-z]*\).*/\1/p' /proc/cmdline; }
+
 blob_state() { sed 's/ addr=.*//' "$PROBE"; }
 blob_addr() { sed -n 's/.* addr=\(0x[0-9a-f]*\).*/\1/p' "$PROBE"; }
 
@@ -146,7 +149,7 @@ load_capture_kernel() {
 	check "unload" kexec -s -p -u
 	check_eq "unload wipes the key blob" "pages=0 readable=0" "$(blob_state)"
 	# The runner may ask for the crash with the blob at an end of its window.
-	case "$(sed -n 's/.*crashkey\.place=\([a-z]*\).*/\1/p' /proc/cmdline)" in
+	case "$(placement)" in
 	lowest) write /sys/kernel/debug/crash_dm_crypt/place_next_load 1 ;;
 	highest) write /sys/kernel/debug/crash_dm_crypt/place_next_load 2 ;;
 	esac
@@ -156,6 +159,7 @@ load_capture_kernel() {
 	# capture kernel, which checks that neither is visible to it.
 	mount "$(mapping_of vda)" /mnt
 	blob_addr > /mnt/blob.addr
+	placement > /mnt/blob.placement
 	crash_start=$(sed -n 's/^ *\([0-9a-f]*\)-.* : Crash kernel$/\1/p' /proc/iomem)
 	printf '%x\n' $(($(blob_addr) - 0x$crash_start)) > /mnt/blob.offset
 	umount /mnt
@@ -204,6 +208,15 @@ check_handover_hidden_parmarea() {
 		fail "no key blob location on the command line" "$(cat /proc/cmdline)"
 	else
 		pass "no key blob location on the command line"
+	fi
+	[ "$(cat /mnt/blob.placement)" = lowest ] || return 0
+	# The decompressed kernel went over where the blob lay: it must have been moved.
+	kernel_end=$(sed -n 's/^ *[0-9a-f]*-\([0-9a-f]*\) : Kernel bss$/\1/p' /proc/iomem)
+	if [ $((0x$(cat /mnt/blob.offset))) -lt $((0x${kernel_end:-0})) ]; then
+		pass "blob lay under the kdump kernel's image (so the decompressor moved it)"
+	else
+		fail "blob lay under the kdump kernel's image (so the decompressor moved it)" \
+			"offset $(cat /mnt/blob.offset), image ends at ${kernel_end:-?}"
 	fi
 }
 
