@@ -41,8 +41,10 @@ build_userspace() {
 		"$CRASHKEY_TOP/tests/helpers/elfcheck.c"
 }
 
-make_cpio() {
-	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 > "$2"
+make_cpio() {	# make_cpio DIR OUT COMPRESSOR...
+	local dir=$1 out=$2
+	shift 2
+	(cd "$dir" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | "$@" > "$out"
 }
 
 # The blob unit tests (tests/host) built for the target and run under qemu-user: the
@@ -77,10 +79,12 @@ assemble_guest() {
 	cp "$CRASHKEY_TOP/ci-matrix/scenarios/$SCENARIO.sh" "$root/etc/crashkey/scenario.sh" || return
 	printf 'CONSOLE=%s\nCAPTURE_CMDLINE="%s"\nHANDOVER=%s\n' \
 		"$CONSOLE" "$CAPTURE_CMDLINE" "$HANDOVER" > "$root/etc/crashkey/arch.env"
-	make_cpio "$root" "$WORK/capture.cpio.gz"
-	cp "$WORK/capture.cpio.gz" "$root/boot/capture.cpio.gz"
+	# xz keeps the capture initrd small, as a real kdump initrd is kept: on s390x the key
+	# blob's lowest page then lies under the kdump kernel's decompressed image.
+	make_cpio "$root" "$WORK/capture.cpio.xz" xz -6 --check=crc32
+	cp "$WORK/capture.cpio.xz" "$root/boot/capture.cpio.xz"
 	cp "$KERNEL" "$root/boot/kernel"
-	make_cpio "$root" "$WORK/initramfs.cpio.gz"
+	make_cpio "$root" "$WORK/initramfs.cpio.gz" gzip -1
 }
 
 # ---- boot ---------------------------------------------------------------
@@ -185,7 +189,9 @@ expect_line() {	# expect_line LOG PATTERN NAME
 
 # ---- one arch -----------------------------------------------------------
 
-run_arch() {
+# Everything up to the first boot: kernel, the checks that need no guest, tool and guest
+# image. Fails if there is nothing to boot.
+prepare_arch() {
 	local t out
 	load_arch "$ARCH_NAME"
 	# shellcheck source=/dev/null
@@ -197,7 +203,7 @@ run_arch() {
 	t=$(now)
 	if ! KERNEL=$("$CRASHKEY_TOP/cross-build/build.sh" "$ARCH_NAME"); then
 		result fail "kernel build"
-		return
+		return 1
 	fi
 	say "checking that CRASH_DM_CRYPT=n leaves the patched files' code unchanged"
 	out=$("$CRASHKEY_TOP/cross-build/check-unchanged.sh" "$ARCH_NAME" 2>&1) ||
@@ -208,11 +214,14 @@ run_arch() {
 	t=$(now)
 	if ! build_userspace "$WORK/bin" || ! assemble_guest; then
 		result fail "tool build and guest assembly"
-		return
+		return 1
 	fi
 	run_blob_tests_on_target
 	T_GUEST=$(($(now) - t))
+}
 
+# The QEMU boots of a prepared arch, then its line of timings.
+boot_arch() {
 	T_CRASH='' T_KEXEC='' T_VERIFY=''
 	for PLACEMENT in ${CRASH_PLACEMENTS:-random}; do
 		crash_cycle
@@ -294,7 +303,14 @@ report() {
 }
 
 EXTRA_CMDLINE=${EXTRA_CMDLINE:-}
+# Builds run one after another (never two kernel builds at once); an arch's boots (QEMU
+# TCG, one thread) overlap the next arch's build, and only one arch boots at a time.
+booting=''
 for ARCH_NAME in "${ARCHES[@]}"; do
-	run_arch
+	prepare_arch || continue
+	[ -z "$booting" ] || wait "$booting" || true
+	boot_arch &
+	booting=$!
 done
+wait
 report

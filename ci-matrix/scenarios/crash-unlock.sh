@@ -117,7 +117,7 @@ check_blob_unmapped() {
 }
 
 load_capture() {
-	kexec -s -p /boot/kernel --initrd=/boot/capture.cpio.gz \
+	kexec -s -p /boot/kernel --initrd=/boot/capture.cpio.xz \
 		--append="console=$CONSOLE $CAPTURE_CMDLINE panic=-1 kunit.enable=0"
 }
 
