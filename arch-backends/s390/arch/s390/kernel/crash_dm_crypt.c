@@ -56,6 +56,9 @@ int crash_dm_crypt_add_keys(struct kimage *image, struct s390_load_data *data)
 	unsigned long min, max, start, end;
 	int ret;
 
+	/* Whatever the image file holds there, the kdump kernel must not use it. */
+	data->parm->dm_crypt_keys_start = 0;
+	data->parm->dm_crypt_keys_size = 0;
 	if (!purgatory)
 		return -EINVAL;
 	min = crashk_res.start + ALIGN(data->memsz, PAGE_SIZE);
