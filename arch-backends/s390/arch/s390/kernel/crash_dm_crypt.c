@@ -26,7 +26,6 @@
 #include <linux/crash_reserve.h>
 #include <linux/kexec.h>
 #include <linux/memblock.h>
-#include <asm/kexec.h>
 #include <asm/physmem_info.h>
 #include <asm/set_memory.h>
 #include <asm/setup.h>
