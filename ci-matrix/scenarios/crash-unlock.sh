@@ -160,8 +160,11 @@ load_capture_kernel() {
 	mount "$(mapping_of vda)" /mnt
 	blob_addr > /mnt/blob.addr
 	placement > /mnt/blob.placement
+	# Not every arch lists the crash region in /proc/iomem (ppc64 does not).
 	crash_start=$(sed -n 's/^ *\([0-9a-f]*\)-.* : Crash kernel$/\1/p' /proc/iomem)
-	printf '%x\n' $(($(blob_addr) - 0x$crash_start)) > /mnt/blob.offset
+	[ -z "$crash_start" ] || printf '%x\n' $(($(blob_addr) - 0x$crash_start)) > /mnt/blob.offset
+	# The capture kernel checks this: a setup that died early also ends in kdump.
+	: > /mnt/setup.complete
 	umount /mnt
 	step "key blob loaded, $(blob_state | cut -d' ' -f1), not present in the kernel's mapping"
 }
@@ -255,6 +258,7 @@ stage_capture() {
 	check_fails "second restore refused" "No such file or directory" write "$KEYS/restore" 1
 	check "kernel log: restored 3 keys" sh -c "dmesg | grep -q 'crash_dm_crypt: restored 3 keys'"
 	check "mount the dump volume" mount "$(mapping_of vda)" /mnt
+	check "the setup stage ran to its crash" test -e /mnt/setup.complete
 	"check_handover_hidden_$HANDOVER"
 	step "saving /proc/vmcore ($(stat -c %s /proc/vmcore) bytes) onto vda"
 	check "vmcore copied onto the encrypted volume" save_vmcore
