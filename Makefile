@@ -3,6 +3,8 @@
 #   make demo [ARCH=x86_64|...]   build everything for ARCH and run the crash-key demo in QEMU
 #   make check                    every test: static checks, host unit tests, tool tests,
 #                                 KUnit and the end-to-end matrix for CHECK_ARCHES
+#   make check-host               only the tests that need no QEMU (CI's host job)
+#   make check-arch ARCH=arm64    only the QEMU matrix of one arch (CI's per-arch jobs)
 #
 # Both install the Debian packages they need first. Kernel trees, build dirs, ccache and
 # downloaded packages persist in CRASHKEY_CACHE (outside the clone).
@@ -12,7 +14,7 @@ CHECK_ARCHES ?= x86_64 arm64 ppc64le s390x
 CRASHKEY_CACHE ?= /var/cache/crashkey
 export CRASHKEY_CACHE
 
-.PHONY: demo check deps kernel
+.PHONY: demo check check-host check-arch deps kernel
 
 demo: ARCHES = $(ARCH)
 demo: deps
@@ -21,6 +23,14 @@ demo: deps
 check: ARCHES = $(CHECK_ARCHES)
 check: deps
 	tests/run-all.sh $(CHECK_ARCHES)
+
+check-host: ARCHES = x86_64
+check-host: deps
+	tests/run-all.sh --host
+
+check-arch: ARCHES = $(ARCH)
+check-arch: deps
+	tests/run-all.sh --matrix $(ARCH)
 
 deps:
 	ci-matrix/install-deps.sh $(ARCHES)

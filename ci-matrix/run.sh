@@ -9,6 +9,7 @@
 # Per-arch facts: cross-build/arch/<arch>.conf (build), ci-matrix/arch/<arch>.conf (QEMU).
 set -euo pipefail
 . "$(dirname "$0")/../cross-build/lib.sh"
+. "$(dirname "$0")/results.sh"
 
 SCENARIO=crash-unlock
 if [ "${1:-}" = -s ]; then
@@ -17,6 +18,7 @@ if [ "${1:-}" = -s ]; then
 fi
 ARCHES=("${@:-x86_64}")
 RESULTS=$(mktemp)
+TIMINGS=$CRASHKEY_CACHE/run/timings.$$	# one line per arch whose boots all ran
 trap 'rm -f "$RESULTS"' EXIT
 
 now() { date +%s; }
@@ -50,20 +52,21 @@ make_cpio() {	# make_cpio DIR OUT COMPRESSOR...
 # The blob unit tests (tests/host) built for the target and run under qemu-user: the
 # byte order is fixed on big-endian s390x too. Natively built and run by tests/host.
 run_blob_tests_on_target() {
-	local out=$WORK/blob-test tap failed
+	local out=$WORK/blob-test tap status
 	[ -n "$QEMU_USER" ] || return 0
 	if ! make -s -C "$CRASHKEY_TOP/tests/host" O="$out" CROSS_COMPILE="$CROSS_COMPILE" \
 		TARGET_ROOT="$CRASHKEY_CACHE/unpacked/$DEB_ARCH" cross >&2; then
 		result fail "blob unit tests built for $ARCH_NAME"
 		return
 	fi
-	tap=$("$QEMU_USER" "$out/cross/blob_test" --vectors "$CRASHKEY_TOP/tests/host/vectors") || true
-	failed=$(grep -c '^not ok' <<<"$tap" || true)
-	if [ "$failed" = 0 ] && grep -q '^1\.\.[1-9]' <<<"$tap"; then
-		result ok "blob unit tests under $QEMU_USER: $(grep -c '^ok' <<<"$tap") passed"
+	status=0
+	tap=$("$QEMU_USER" "$out/cross/blob_test" --vectors "$CRASHKEY_TOP/tests/host/vectors") ||
+		status=$?
+	RESULT_TAG="[under $QEMU_USER] " collect_tap "blob unit tests" <<<"$tap"
+	if [ "$status" = 0 ]; then
+		result ok "blob unit tests under $QEMU_USER exit 0"
 	else
-		result fail "blob unit tests under $QEMU_USER: $failed failed"
-		grep '^not ok' <<<"$tap" >&2 || true
+		result fail "blob unit tests under $QEMU_USER exit 0 (status $status)"
 	fi
 }
 
@@ -143,45 +146,7 @@ boot() {
 	return "$status"
 }
 
-# ---- results ------------------------------------------------------------
-
-result() {	# result ok|fail NAME
-	printf '%s\t%s\t%s%s\n' "$ARCH_NAME" "$1" "${RESULT_TAG:-}" "$2" >> "$RESULTS"
-}
-
-# KUnit's KTAP from the first kernel: one result per test case. A skipped case
-# counts as failed: the matrix kernels are configured so that every case runs.
-collect_kunit() {
-	local log=$1 found=0 status name
-	while read -r status name; do
-		found=1
-		result "$status" "kunit $name"
-	done < <(sed -n '1,/Starting crashdump kernel/p' "$log" | sed 's/^\[[^]]*\] //' |
-		sed -n 's/^    \(not ok\|ok\) [0-9]* \(.*\)/\1 \2/p' |
-		sed 's/^not ok/fail/; s/^ok \(.*# SKIP.*\)/fail \1/')
-	[ "$found" = 1 ] || result fail "kunit results present in the first kernel's log"
-}
-
-collect_checks() {
-	local log=$1 line
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*) result ok "${line#ok }" ;;
-		"FAIL "*) result fail "${line#FAIL }" ;;
-		esac
-	done < <(sed -n 's/.*crashkey-check: //p' "$1" | tr -d '\r')
-}
-
-# TAP from a helper script: "ok N - <arch>: name" lines become results.
-collect_tap() {
-	local line
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*) result ok "${line#*: }" ;;
-		"not ok "*) result fail "${line#*: }" ;;
-		esac
-	done
-}
+# ---- results (the rest is in ci-matrix/results.sh) ---------------------
 
 expect_line() {	# expect_line LOG PATTERN NAME
 	if grep -q "$2" "$1"; then result ok "$3"; else result fail "$3"; fi
@@ -227,7 +192,7 @@ boot_arch() {
 		crash_cycle
 	done
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ARCH_NAME" "$T_KERNEL" "$T_GUEST" "${T_CRASH#/}" \
-		"${T_KEXEC#/}" "${T_VERIFY#/}" >> "$WORK/../timings.$$"
+		"${T_KEXEC#/}" "${T_VERIFY#/}" >> "$TIMINGS"
 }
 
 # One crash with the key blob at PLACEMENT (random, or lowest/highest page of the arch's
@@ -247,23 +212,16 @@ crash_cycle() {
 	[ "$status" != 124 ] || say "timed out after ${TIMEOUT_CRASH}s"
 	# KUnit runs at every first boot; once per arch is enough.
 	[ -n "$T_VERIFY" ] || collect_kunit "$crash_log"
-	expect_line "$crash_log" "crashkey-stage-done: capture" "capture kernel completed its stage"
 
 	say "boot 2: open the volumes with passphrases, check the dump"
 	t=$(now)
 	status=0
 	boot "$verify_log" "$TIMEOUT_VERIFY" verify || status=$?
 	T_VERIFY+=/$(($(now) - t))
-	expect_line "$verify_log" "crashkey-stage-done: verify" "verify boot completed"
-	collect_checks "$crash_log"
-	collect_checks "$verify_log"
-	for log in "$crash_log" "$verify_log"; do
-		if grep -q 'WARNING: CPU: \|BUG: \|Oops: \|Unable to handle kernel' "$log"; then
-			result fail "no kernel WARN/BUG/Oops in $(basename "$log")"
-		else
-			result ok "no kernel WARN/BUG/Oops in $(basename "$log")"
-		fi
-	done
+	collect_checks "$crash_log" setup capture
+	collect_checks "$verify_log" verify
+	check_kernel_log "$crash_log"
+	check_kernel_log "$verify_log"
 	RESULT_TAG=
 	say "logs: $crash_log $verify_log"
 }
@@ -287,8 +245,8 @@ report() {
 		crash+cap kexec verify passed failed
 	for arch in "${ARCHES[@]}"; do
 		local tk=- tg=- tc=- tx=- tv=-
-		if [ -f "$CRASHKEY_CACHE/run/timings.$$" ]; then
-			read -r _ tk tg tc tx tv < <(grep "^$arch	" "$CRASHKEY_CACHE/run/timings.$$" ||
+		if [ -f "$TIMINGS" ]; then
+			read -r _ tk tg tc tx tv < <(grep "^$arch	" "$TIMINGS" ||
 				echo "- - - - - -")
 		fi
 		printf '%-8s %-12s %5ss %5ss %-12s %-9s %-9s %6s %6s\n' "$arch" "$SCENARIO" "$tk" "$tg" \
@@ -296,7 +254,7 @@ report() {
 			"$(grep -c "^$arch	ok	" "$RESULTS" || true)" \
 			"$(grep -c "^$arch	fail	" "$RESULTS" || true)"
 	done
-	rm -f "$CRASHKEY_CACHE/run/timings.$$"
+	rm -f "$TIMINGS"
 	echo
 	echo "$passed passed, $failed failed"
 	[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
@@ -305,12 +263,12 @@ report() {
 EXTRA_CMDLINE=${EXTRA_CMDLINE:-}
 # Builds run one after another (never two kernel builds at once); an arch's boots (QEMU
 # TCG, one thread) overlap the next arch's build, and only one arch boots at a time.
-booting=''
+booting='' booting_arch=''
 for ARCH_NAME in "${ARCHES[@]}"; do
 	prepare_arch || continue
-	[ -z "$booting" ] || wait "$booting" || true
+	[ -z "$booting" ] || finish_boots "$booting_arch" "$booting"
 	boot_arch &
-	booting=$!
+	booting=$! booting_arch=$ARCH_NAME
 done
-wait
+[ -z "$booting" ] || finish_boots "$booting_arch" "$booting"
 report

@@ -333,6 +333,34 @@ static bool fail_next_load;
 enum { PLACE_RANDOM, PLACE_LOWEST, PLACE_HIGHEST };
 static u32 place_next_load;
 
+/*
+ * Memory checks for tests: where the last blob was placed (the placement
+ * outlives the blob, so that a test can read the wiped pages through
+ * /dev/mem), and a knob that skips the next wipe, so that such a test can
+ * show it would see a blob that was not wiped.
+ */
+static struct {
+	unsigned long addr, size, min, max;
+} last_placed;
+static bool skip_next_wipe;
+
+static void record_placement(const struct kexec_buf *kbuf, unsigned long min,
+			     unsigned long max)
+{
+	last_placed.addr = kbuf->mem;
+	last_placed.size = kbuf->memsz;
+	last_placed.min = min;
+	last_placed.max = max;
+}
+
+static bool skip_wipe(void)
+{
+	bool skip = skip_next_wipe;
+
+	skip_next_wipe = false;
+	return skip;
+}
+
 static int injected_failure(void)
 {
 	return fail_next_load ? -ECANCELED : 0;
@@ -355,6 +383,14 @@ static void injection_done(void)
 	place_next_load = PLACE_RANDOM;
 }
 #else
+static inline void record_placement(const struct kexec_buf *kbuf,
+				    unsigned long min, unsigned long max) { }
+
+static inline bool skip_wipe(void)
+{
+	return false;
+}
+
 static inline int injected_failure(void)
 {
 	return 0;
@@ -384,7 +420,8 @@ static int count_entry(const struct crash_key_ref *ref, void *arg)
 
 static void wipe_region(phys_addr_t addr, size_t size)
 {
-	memzero_explicit(phys_to_virt(addr), size);
+	if (!skip_wipe())
+		memzero_explicit(phys_to_virt(addr), size);
 }
 
 static void keep_blob_for_reuse(void)
@@ -568,6 +605,8 @@ static int add_random_segment(struct kimage *image, struct blob_buf *b,
 		kbuf.top_down = true;
 		ret = kexec_add_buffer(&kbuf);
 	}
+	if (!ret)
+		record_placement(&kbuf, min, max);
 	*mem = kbuf.mem;
 	return ret;
 }
@@ -786,6 +825,18 @@ static int blob_pages_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(blob_pages);
 
+static int last_placed_show(struct seq_file *m, void *v)
+{
+	if (!kexec_trylock())
+		return -EBUSY;
+	seq_printf(m, "addr=0x%lx size=%lu window=0x%lx-0x%lx\n",
+		   last_placed.addr, last_placed.size, last_placed.min,
+		   last_placed.max);
+	kexec_unlock();
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(last_placed);
+
 static void __init create_test_probe(void)
 {
 	struct dentry *dir = debugfs_create_dir("crash_dm_crypt", NULL);
@@ -793,6 +844,8 @@ static void __init create_test_probe(void)
 	debugfs_create_file("blob_pages", 0400, dir, NULL, &blob_pages_fops);
 	debugfs_create_bool("fail_next_load", 0600, dir, &fail_next_load);
 	debugfs_create_u32("place_next_load", 0600, dir, &place_next_load);
+	debugfs_create_file("last_placed", 0400, dir, NULL, &last_placed_fops);
+	debugfs_create_bool("skip_next_wipe", 0600, dir, &skip_next_wipe);
 }
 #else
 static inline void create_test_probe(void) { }

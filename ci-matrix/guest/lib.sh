@@ -3,10 +3,13 @@
 #   crashkey-step: <text>            progress, shown on the host terminal
 #   crashkey-check: ok <name>        one passed check
 #   crashkey-check: FAIL <name>: ..  one failed check
+#   crashkey-plan: <stage> <n>       the number of checks the stage will report; the
+#                                    runner fails a stage that reports another number
 
 step() { echo "crashkey-step: $*"; }
 pass() { echo "crashkey-check: ok $1"; }
 fail() { echo "crashkey-check: FAIL $1: $2"; }
+plan() { echo "crashkey-plan: $1 $2"; }
 
 # check NAME COMMAND...: passes when COMMAND succeeds.
 check() {

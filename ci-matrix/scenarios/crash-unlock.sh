@@ -11,7 +11,8 @@
 . /etc/crashkey/arch.env
 
 KEYS=/sys/kernel/config/crash_dm_crypt_keys
-PROBE=/sys/kernel/debug/crash_dm_crypt/blob_pages
+DEBUG=/sys/kernel/debug/crash_dm_crypt	# test-only probe and knobs (CRASH_DM_CRYPT_TEST_PROBE)
+PROBE=$DEBUG/blob_pages
 VOLUMES="vda vdb vdc"		# vda receives the dump, vdb and vdc hold canary data
 CANARY_BYTES=1048576
 
@@ -102,7 +103,8 @@ register_keys() {
 	crashkey status
 }
 
-# random, lowest or highest: where the runner wants the blob of the crash (ci-matrix/run.sh).
+# random, lowest or highest: where the runner wants the blob of the crash (ci-matrix/run.sh);
+# the capture kernel is told too, for its plan.
 placement() { sed -n 's/.*crashkey\.place=\([a-z]*\).*/\1/p' /proc/cmdline; }
 
 blob_state() { sed 's/ addr=.*//' "$PROBE"; }
@@ -116,9 +118,60 @@ check_blob_unmapped() {
 	esac
 }
 
+# The last blob's placement, from the test probe: "addr size window-min window-max".
+last_placed() {
+	sed 's/addr=\(0x[0-9a-f]*\) size=\([0-9]*\) window=\(0x[0-9a-f]*\)-\(0x[0-9a-f]*\)/\1 \2 \3 \4/' \
+		"$DEBUG/last_placed"
+}
+
+# Non-zero bytes in the pages where the last blob was, read through /dev/mem: what a
+# wipe left behind, not what the kernel's bookkeeping says.
+nonzero_bytes_at_last_blob() {
+	# shellcheck disable=SC2046 # four numbers
+	set -- $(last_placed)
+	dd if=/dev/mem bs=4096 skip=$(($1 / 4096)) count=$(($2 / 4096)) 2>/dev/null |
+		od -An -v -tx1 | tr -d ' 0\n' | wc -c
+}
+
+check_last_blob_wiped() {
+	n=$(nonzero_bytes_at_last_blob)
+	if [ "$n" = 0 ] && [ "$(last_placed | cut -d' ' -f2)" -gt 0 ]; then
+		pass "$1"
+	else
+		fail "$1" "$n non-zero bytes at $(last_placed)"
+	fi
+}
+
+# The control that shows the memory check can fail: a blob left unwiped on purpose
+# must be seen; then it is zeroed through /dev/mem, as the kernel would have.
+check_unwiped_blob_seen() {
+	n=$(nonzero_bytes_at_last_blob)
+	if [ "$n" -gt 0 ]; then
+		pass "memory check sees a key blob whose wipe was skipped (control)"
+	else
+		fail "memory check sees a key blob whose wipe was skipped (control)" "all zero at $(last_placed)"
+	fi
+	# shellcheck disable=SC2046 # four numbers
+	set -- $(last_placed)
+	dd if=/dev/zero of=/dev/mem bs=4096 seek=$(($1 / 4096)) count=$(($2 / 4096)) 2>/dev/null
+}
+
+# lowest or highest placement: the blob is on the first or last page of its window.
+check_boundary_placement() {
+	# shellcheck disable=SC2046 # four numbers
+	set -- $(last_placed)
+	min=$((($3 + 4095) / 4096 * 4096))
+	case "$(placement)" in
+	lowest) want=$min ;;
+	highest) want=$((min + ($4 - min + 1 - $2) / 4096 * 4096)) ;;
+	*) return 0 ;;
+	esac
+	check_eq "key blob on the $(placement) page of its window" "$(printf '0x%x' "$want")" "$(printf '0x%x' "$1")"
+}
+
 load_capture() {
 	kexec -s -p /boot/kernel --initrd=/boot/capture.cpio.xz \
-		--append="console=$CONSOLE $CAPTURE_CMDLINE panic=-1 kunit.enable=0"
+		--append="console=$CONSOLE $CAPTURE_CMDLINE panic=-1 kunit.enable=0 crashkey.place=$(placement)"
 }
 
 load_capture_kernel() {
@@ -135,7 +188,7 @@ load_capture_kernel() {
 	second=$(blob_addr)
 
 	# Test-only fault injection: the load fails after the blob segment was added.
-	write /sys/kernel/debug/crash_dm_crypt/fail_next_load 1
+	write "$DEBUG/fail_next_load" 1
 	check_fails "injected load failure reported" "kexec_file_load failed" load_capture
 	check_eq "failed load leaves no key blob" "pages=0 readable=0" "$(blob_state)"
 	check "load after a failed load" load_capture
@@ -146,15 +199,29 @@ load_capture_kernel() {
 		fail "key blob placed at a new random address on reload" "3 loads at $first"
 	fi
 
+	write "$DEBUG/skip_next_wipe" 1
+	check "unload with the wipe skipped (test only)" kexec -s -p -u
+	check_unwiped_blob_seen
+
+	check "load before unloading" load_capture
 	check "unload" kexec -s -p -u
-	check_eq "unload wipes the key blob" "pages=0 readable=0" "$(blob_state)"
+	check_eq "unload drops the key blob" "pages=0 readable=0" "$(blob_state)"
+	check_last_blob_wiped "unload wipes the key blob's memory"
+
+	# The legacy kexec_load() replaces the crash image too: the blob must go.
+	check "load before a legacy load" load_capture
+	check "legacy kexec_load of a capture kernel (kexec -c -p)" kexec -c -p /boot/kernel \
+		--initrd=/boot/capture.cpio.xz --append="console=$CONSOLE $CAPTURE_CMDLINE"
+	check_eq "legacy load drops the key blob" "pages=0 readable=0" "$(blob_state)"
+	check_last_blob_wiped "legacy load wipes the key blob's memory"
 	# The runner may ask for the crash with the blob at an end of its window.
 	case "$(placement)" in
-	lowest) write /sys/kernel/debug/crash_dm_crypt/place_next_load 1 ;;
-	highest) write /sys/kernel/debug/crash_dm_crypt/place_next_load 2 ;;
+	lowest) write "$DEBUG/place_next_load" 1 ;;
+	highest) write "$DEBUG/place_next_load" 2 ;;
 	esac
 	check "final load" load_capture
 	check_blob_unmapped "key blob pages not present before the crash"
+	check_boundary_placement
 	# Test only: leave the address and its offset in the crash region for the
 	# capture kernel, which checks that neither is visible to it.
 	mount "$(mapping_of vda)" /mnt
@@ -170,6 +237,7 @@ load_capture_kernel() {
 }
 
 stage_setup() {
+	if [ "$(placement)" = random ]; then plan setup 44; else plan setup 45; fi
 	create_volumes
 	check_configfs_validation
 	register_keys
@@ -194,13 +262,17 @@ check_handover_hidden_setup_data() {
 
 check_blob_not_ram() {
 	addr=$(cat /mnt/blob.addr)
-	while IFS='-: ' read -r start end _ name; do
-		[ "$name" = "System RAM" ] || continue
+	sed -n 's/^ *\([0-9a-f]*\)-\([0-9a-f]*\) : System RAM$/\1 \2/p' /proc/iomem > /tmp/ram
+	if [ ! -s /tmp/ram ]; then
+		fail "key blob range is not RAM in the capture kernel" "no System RAM in /proc/iomem"
+		return
+	fi
+	while read -r start end; do
 		if [ $((addr)) -ge $((0x$start)) ] && [ $((addr)) -le $((0x$end)) ]; then
 			fail "key blob range is not RAM in the capture kernel" "$addr in $start-$end"
 			return
 		fi
-	done < /proc/iomem
+	done < /tmp/ram
 	pass "key blob range is not RAM in the capture kernel"
 }
 
@@ -241,7 +313,26 @@ save_vmcore() {
 	stat -c %s /proc/vmcore > /mnt/vmcore.size
 }
 
+# How many checks check_handover_hidden_$HANDOVER reports.
+handover_checks() {
+	case "$HANDOVER" in
+	setup_data) echo 2 ;;
+	devicetree) echo 3 ;;
+	parmarea) if [ "$(placement)" = lowest ]; then echo 2; else echo 1; fi ;;
+	*) echo 1 ;;	# the failure below
+	esac
+}
+
+check_handover_hidden() {
+	if command -v "check_handover_hidden_$HANDOVER" > /dev/null; then
+		check_handover_hidden
+	else
+		fail "capture kernel hides the key blob's location" "no check for HANDOVER='$HANDOVER'"
+	fi
+}
+
 stage_capture() {
+	plan capture $((11 + $(handover_checks)))
 	check "configfs offers only restore" test -e "$KEYS/restore" -a ! -e "$KEYS/count"
 	step "capture kernel up: crashkey unlock, no passphrase"
 	if out=$(crashkey unlock 2>&1); then
@@ -259,7 +350,7 @@ stage_capture() {
 	check "kernel log: restored 3 keys" sh -c "dmesg | grep -q 'crash_dm_crypt: restored 3 keys'"
 	check "mount the dump volume" mount "$(mapping_of vda)" /mnt
 	check "the setup stage ran to its crash" test -e /mnt/setup.complete
-	"check_handover_hidden_$HANDOVER"
+	check_handover_hidden
 	step "saving /proc/vmcore ($(stat -c %s /proc/vmcore) bytes) onto vda"
 	check "vmcore copied onto the encrypted volume" save_vmcore
 	umount /mnt
@@ -269,6 +360,7 @@ stage_capture() {
 # ---- verify: fresh boot with passphrases ------------------------------------
 
 stage_verify() {
+	plan verify 6
 	step "fresh boot: opening the volumes with their passphrases"
 	open_with_passphrases
 	mount "$(mapping_of vda)" /mnt

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# The matrix's own verdicts, tested: ci-matrix/results.sh and tests/tap-verdict.sh get
+# logs of runs that went wrong in every way an audit found (a stage that dies, a check
+# line split by kernel output, a missing plan, a skipped test, an arch whose boots die,
+# kernel trouble the old grep missed) and must fail each one; clean logs must pass.
+# Prints TAP.
+set -uo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=ci-matrix/results.sh
+. "$TOP/ci-matrix/results.sh"
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+RESULTS=$SCRATCH/results
+TIMINGS=$SCRATCH/timings
+ARCH_NAME=testarch
+n=0
+failed=0
+
+tap() {	# tap OK NAME
+	n=$((n + 1))
+	if [ "$1" = 1 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		sed 's/^/# /' "$RESULTS" 2>/dev/null
+		failed=1
+	fi
+}
+
+fails() { grep -c "	fail	" "$RESULTS"; }
+
+# expect_verdict NAME FAILS [RESULT-TEXT]: the collector just run reported FAILS failed
+# results (and one containing RESULT-TEXT, if given).
+expect_verdict() {
+	local ok=1
+	[ "$(fails)" = "$2" ] || ok=0
+	[ -z "${3:-}" ] || grep -qF "$3" "$RESULTS" || ok=0
+	tap "$ok" "$1"
+	: > "$RESULTS"
+}
+
+# ---- guest stages ----------------------------------------------------------
+
+stamp() { sed 's/^/[    1.000000] /'; }
+
+good_stage_log() {
+	cat <<-'EOF'
+	crashkey-plan: setup 2
+	crashkey-check: ok luksFormat vda
+	crashkey-check: ok kexec -s -p
+	crashkey-stage-done: setup
+	crashkey-plan: capture 1
+	crashkey-check: ok crashkey unlock
+	crashkey-stage-done: capture
+	EOF
+}
+
+test_stages() {
+	good_stage_log > "$SCRATCH/log"
+	collect_checks "$SCRATCH/log" setup capture
+	expect_verdict "complete stages pass" 0
+
+	good_stage_log | sed 's/^crashkey-check: ok kexec/crashkey-che[    2.1] random: crng init done\nck: ok kexec/' \
+		> "$SCRATCH/log"
+	collect_checks "$SCRATCH/log" setup capture
+	expect_verdict "a check line split by kernel output fails its stage" 1 "2 planned checks reported (1 were)"
+
+	good_stage_log | sed 's/crashkey-check: ok kexec/crashkey-check: okkexec/' > "$SCRATCH/log"
+	collect_checks "$SCRATCH/log" setup capture
+	expect_verdict "an unreadable check line fails" 1 "unreadable check line"
+
+	good_stage_log | sed '/kexec -s -p/,$d' > "$SCRATCH/log"
+	collect_checks "$SCRATCH/log" setup capture
+	expect_verdict "a stage that dies early, and the stage after it, fail" 3 "stage capture announced its plan"
+
+	good_stage_log | sed '/crashkey-plan: capture/d' > "$SCRATCH/log"
+	collect_checks "$SCRATCH/log" setup capture
+	expect_verdict "a stage without a plan fails" 2 "stage capture announced its plan"
+
+	good_stage_log | sed 's/crashkey-plan: capture 1/crashkey-plan: capture 2/' > "$SCRATCH/log"
+	collect_checks "$SCRATCH/log" setup capture
+	expect_verdict "a check that never printed fails its stage" 1 "2 planned checks reported (1 were)"
+
+	good_stage_log | sed 's/ok crashkey unlock/FAIL crashkey unlock: exit 2/' > "$SCRATCH/log"
+	collect_checks "$SCRATCH/log" setup capture
+	expect_verdict "a failed check fails" 1 "crashkey unlock: exit 2"
+}
+
+# ---- KUnit -------------------------------------------------------------------
+
+good_ktap() {
+	cat <<-'EOF'
+	KTAP version 1
+	1..1
+	    KTAP version 1
+	    # Subtest: crash_dm_crypt
+	    # module: crash_dm_crypt_kunit
+	    1..2
+	    ok 1 blob_roundtrip
+	    ok 2 arch_unmaps_page
+	# crash_dm_crypt: pass:2 fail:0 skip:0 total:2
+	# Totals: pass:2 fail:0 skip:0 total:2
+	ok 1 crash_dm_crypt
+	EOF
+}
+
+test_kunit() {
+	good_ktap | stamp > "$SCRATCH/log"
+	collect_kunit "$SCRATCH/log"
+	expect_verdict "a complete KUnit run passes" 0 "kunit arch_unmaps_page"
+
+	good_ktap | sed 's/ok 2 arch_unmaps_page/ok 2 arch_unmaps_page # SKIP no arch hook/;
+		s/pass:2 fail:0 skip:0/pass:1 fail:0 skip:1/' | stamp > "$SCRATCH/log"
+	collect_kunit "$SCRATCH/log"
+	expect_verdict "a skipped KUnit case fails" 2 "arch_unmaps_page # SKIP"
+
+	good_ktap | sed '/ok 2 arch_unmaps_page/d' | stamp > "$SCRATCH/log"
+	collect_kunit "$SCRATCH/log"
+	expect_verdict "a KUnit case that never reported fails" 2 "2 planned cases reported (1 were)"
+
+	good_ktap | sed '/^ok 1 crash_dm_crypt/d' | stamp > "$SCRATCH/log"
+	collect_kunit "$SCRATCH/log"
+	expect_verdict "a suite without its result line fails" 1 "all 1 KUnit suites reported (0 did)"
+
+	echo "no KUnit here" | stamp > "$SCRATCH/log"
+	collect_kunit "$SCRATCH/log"
+	expect_verdict "a boot without KUnit output fails" 1 "KTAP plan of suites present"
+}
+
+# ---- TAP of helper scripts, and of whole suites ----------------------------------
+
+test_tap() {
+	printf 'ok 1 - testarch: a\nok 2 - testarch: b\n1..2\n' | collect_tap unchanged
+	expect_verdict "helper TAP with a matching plan passes" 0
+	printf 'ok 1 - testarch: a\n' | collect_tap unchanged
+	expect_verdict "helper TAP without a plan fails" 1 "unchanged: TAP plan present"
+	printf 'ok 1 - testarch: a\n1..3\n' | collect_tap unchanged
+	expect_verdict "helper TAP short of its plan fails" 1 "3 planned tests reported (1 were)"
+	printf '1..0\n' | collect_tap unchanged
+	expect_verdict "helper TAP that tests nothing fails" 1 "ran at least one test"
+	printf 'ok 1 - a # SKIP no loop\n1..1\n' | collect_tap blob
+	expect_verdict "a skipped helper test fails" 1
+}
+
+verdict() {	# verdict STATUS < TAP: prints "PASSED FAILED"
+	cat > "$SCRATCH/tap"
+	"$TOP/tests/tap-verdict.sh" "$SCRATCH/tap" "$1" 2>/dev/null
+}
+
+test_suite_verdicts() {
+	local v
+	v=$(printf 'ok 1 - a\nnot ok 2 - b\n1..2\n' | verdict 1)
+	tap "$([ "$v" = "1 1" ] && echo 1)" "suite verdict: one failed test is one failure ($v)"
+	v=$(printf 'ok 1 - a\nok 2 - b # SKIP no tty\n1..2\n' | verdict 0)
+	tap "$([ "$v" = "1 1" ] && echo 1)" "suite verdict: a skipped test fails ($v)"
+	v=$(printf 'ok 1 - a\n' | verdict 0)
+	tap "$([ "$v" = "1 1" ] && echo 1)" "suite verdict: no plan fails ($v)"
+	v=$(printf 'ok 1 - a\n1..2\n' | verdict 0)
+	tap "$([ "$v" = "1 1" ] && echo 1)" "suite verdict: fewer tests than planned fails ($v)"
+	v=$(printf '1..2\nok 1 - a\nok 2 - b\n1..1\nok 1 - c\n' | verdict 0)
+	tap "$([ "$v" = "3 0" ] && echo 1)" "suite verdict: two TAP streams add up ($v)"
+	v=$(printf 'ok 1 - a\nBail out! no disk\n1..1\n' | verdict 1)
+	tap "$([ "$v" = "1 1" ] && echo 1)" "suite verdict: Bail out! fails ($v)"
+	v=$(printf 'ok 1 - a\n1..1\n' | verdict 2)
+	tap "$([ "$v" = "1 1" ] && echo 1)" "suite verdict: a non-zero exit fails ($v)"
+}
+
+# ---- kernel trouble and vanished arches ------------------------------------------
+
+test_kernel_trouble() {
+	local line
+	printf 'Kernel panic - not syncing: sysrq triggered crash\n' | stamp > "$SCRATCH/log"
+	echo "WARNING: Device /dev/vda already contains a 'crypto_LUKS' superblock" >> "$SCRATCH/log"
+	check_kernel_log "$SCRATCH/log"
+	expect_verdict "sysrq's panic and cryptsetup's WARNING are no kernel trouble" 0
+	for line in 'WARNING: CPU: 0 PID: 1 at kernel/crash_dm_crypt.c:10 f+0x1/0x2' \
+		'kernel BUG at arch/s390/mm/pageattr.c:300!' 'BUG: unable to handle page fault' \
+		'INFO: task kexec:77 blocked for more than 120 seconds.' \
+		'rcu: INFO: rcu_sched detected stalls on CPUs/tasks:' \
+		'Unable to handle kernel paging request at virtual address 0' \
+		'Kernel panic - not syncing: Attempted to kill init!'; do
+		echo "$line" | stamp > "$SCRATCH/log"
+		check_kernel_log "$SCRATCH/log"
+		expect_verdict "kernel trouble fails: ${line%% at *}" 1
+	done
+}
+
+test_finish_boots() {
+	: > "$TIMINGS"
+	(exit 3) &
+	finish_boots testarch $!
+	expect_verdict "an arch whose boot steps die fails" 1 "exited with status 3"
+	true &
+	finish_boots testarch $!
+	expect_verdict "an arch without its line of timings fails" 1
+	printf 'testarch\t1\t2\t3\t4\t5\n' > "$TIMINGS"
+	true &
+	finish_boots testarch $!
+	expect_verdict "an arch whose boots all ran passes" 0
+}
+
+test_stages
+test_kunit
+test_tap
+test_suite_verdicts
+test_kernel_trouble
+test_finish_boots
+echo "1..$n"
+exit "$failed"
