@@ -56,14 +56,31 @@ fetch_packages() {
 	done
 	[ ${#missing[@]} -gt 0 ] || return 0
 	# One call for all (fast); one by one only if that fails.
-	(cd "$DEBS" && apt-get download -q "${missing[@]/%/:$DEB_ARCH}" >/dev/null 2>&1) && return
+	download "${missing[@]/%/:$DEB_ARCH}" && return
 	for p in "${missing[@]}"; do
 		compgen -G "$DEBS/${p}_*.deb" >/dev/null && continue
-		(cd "$DEBS" && apt-get download -q "$p:$DEB_ARCH" >/dev/null 2>&1) ||
-			(cd "$DEBS" && apt-get download -q "$p" >/dev/null 2>&1) ||
+		download "$p:$DEB_ARCH" || download "$p" ||
 			note "could not download $p for $DEB_ARCH (needed only if a library is missing below)"
 	done
 	drop_foreign_debs
+}
+
+# apt-get download PKG:ARCH... in one call. An Architecture: all package has no
+# candidate under its "PKG:ARCH" name: apt names those, and they are asked for again
+# by their plain name, in one more call.
+download() {
+	local out name
+	local -a again=()
+	out=$(cd "$DEBS" && apt-get download -q "$@" 2>&1) && return
+	for name in "$@"; do
+		if grep -qxF "E: Can't select candidate version from package $name as it has no candidate" <<<"$out"; then
+			again+=("${name%:*}")
+		else
+			again+=("$name")
+		fi
+	done
+	[ "${again[*]}" != "$*" ] || return 1
+	(cd "$DEBS" && apt-get download -q "${again[@]}" >/dev/null 2>&1)
 }
 
 unpack_packages() {
@@ -126,6 +143,11 @@ assemble() {
 
 case "$COMMAND" in
 fetch)
+	# The matrix prefetches every arch's packages while a kernel builds; the tool
+	# build then asks again for the same arch.
+	mkdir -p "$CRASHKEY_CACHE/debs"
+	exec 9> "$CRASHKEY_CACHE/debs/.lock-$DEB_ARCH"
+	flock 9
 	fetch_packages
 	unpack_packages
 	printf '%s\n' "$UNPACKED"

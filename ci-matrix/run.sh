@@ -260,7 +260,19 @@ report() {
 	[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
 }
 
+# Every arch's Debian packages, downloaded while the first kernel builds (the network,
+# not the CPU, is what this waits for); rootfs.sh's lock makes the tool build of an arch
+# wait for its download if it is still running.
+prefetch_packages() {
+	local arch
+	mkdir -p "$CRASHKEY_CACHE/run"
+	for arch in "${ARCHES[@]}"; do
+		"$CRASHKEY_TOP/ci-matrix/rootfs.sh" fetch "$arch" >/dev/null 2>&1 || true
+	done
+}
+
 EXTRA_CMDLINE=${EXTRA_CMDLINE:-}
+prefetch_packages &
 # Builds run one after another (never two kernel builds at once); an arch's boots (QEMU
 # TCG, one thread) overlap the next arch's build, and only one arch boots at a time.
 booting='' booting_arch=''

@@ -50,6 +50,7 @@ tool_suite() {
 if [ "$HOST" = 1 ]; then
 	run_suite static "$TOP/tests/static-checks.sh"
 	run_suite matrix-selftest "$TOP/tests/matrix-selftest.sh"
+	run_suite ci-engines "$TOP/tests/ci-engines-check.sh"
 	run_suite host-unit make -s -C "$TOP/tests/host" check O="$CACHE/build/host"
 	run_suite tool tool_suite
 fi
