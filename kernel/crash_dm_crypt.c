@@ -714,13 +714,17 @@ static int restore_one(const struct crash_key_ref *ref, void *arg)
 	return 0;
 }
 
+/* After a failed restore, nothing it added stays usable or linked. */
 static void put_restored(struct restore_ctx *ctx, bool revoke)
 {
 	unsigned int i;
 
 	for (i = 0; i < ctx->count; i++) {
-		if (revoke)
+		if (revoke) {
 			key_revoke(ctx->created[i]);
+			key_unlink(key_ref_to_ptr(ctx->keyring),
+				   ctx->created[i]);
+		}
 		key_put(ctx->created[i]);
 	}
 }

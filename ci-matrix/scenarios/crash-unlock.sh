@@ -169,6 +169,12 @@ check_boundary_placement() {
 	check_eq "key blob on the $(placement) page of its window" "$(printf '0x%x' "$want")" "$(printf '0x%x' "$1")"
 }
 
+revoke_registered_keys() {
+	for v in $VOLUMES; do
+		keyctl revoke "$(keyctl search @u logon "kdump-cryptsetup:vk-$(uuid_of "$v")")" || return
+	done
+}
+
 load_capture() {
 	kexec -s -p /boot/kernel --initrd=/boot/capture.cpio.xz \
 		--append="console=$CONSOLE $CAPTURE_CMDLINE panic=-1 kunit.enable=0 crashkey.place=$(placement)"
@@ -214,12 +220,17 @@ load_capture_kernel() {
 		--initrd=/boot/capture.cpio.xz --append="console=$CONSOLE $CAPTURE_CMDLINE"
 	check_eq "legacy load drops the key blob" "pages=0 readable=0" "$(blob_state)"
 	check_last_blob_wiped "legacy load wipes the key blob's memory"
+	# The crash takes its keys from a reuse reload after the logon keys were revoked:
+	# only the previous blob can have provided them.
+	check "load with the registered keys" load_capture
+	check "revoke the registered logon keys" revoke_registered_keys
+	write "$KEYS/reuse" 1
 	# The runner may ask for the crash with the blob at an end of its window.
 	case "$(placement)" in
 	lowest) write "$DEBUG/place_next_load" 1 ;;
 	highest) write "$DEBUG/place_next_load" 2 ;;
 	esac
-	check "final load" load_capture
+	check "final load: reuse=1 with every logon key revoked" load_capture
 	check_blob_unmapped "key blob pages not present before the crash"
 	check_boundary_placement
 	# Test only: leave the address and its offset in the crash region for the
@@ -237,7 +248,7 @@ load_capture_kernel() {
 }
 
 stage_setup() {
-	if [ "$(placement)" = random ]; then plan setup 44; else plan setup 45; fi
+	if [ "$(placement)" = random ]; then plan setup 46; else plan setup 47; fi
 	create_volumes
 	check_configfs_validation
 	register_keys
@@ -331,9 +342,22 @@ check_handover_hidden() {
 	fi
 }
 
+# A restore that cannot add every key (here: root's key quota, lowered on purpose) fails,
+# leaves no key behind and keeps the blob, so that the unlock that follows still works.
+check_failed_restore() {
+	quota=/proc/sys/kernel/keys/root_maxkeys
+	saved=$(cat "$quota")
+	used=$(awk '$1 == "0:" { split($4, n, "/"); print n[1] }' /proc/key-users)
+	write "$quota" $((${used:-0} + 2))
+	check_fails "restore over the key quota fails" "Disk quota exceeded" write "$KEYS/restore" 1
+	write "$quota" "$saved"
+	check_fails "a failed restore leaves no user key" "" sh -c "keyctl show @u | grep 'user: '"
+}
+
 stage_capture() {
-	plan capture $((11 + $(handover_checks)))
+	plan capture $((13 + $(handover_checks)))
 	check "configfs offers only restore" test -e "$KEYS/restore" -a ! -e "$KEYS/count"
+	check_failed_restore
 	step "capture kernel up: crashkey unlock, no passphrase"
 	if out=$(crashkey unlock 2>&1); then
 		pass "crashkey unlock"
