@@ -125,7 +125,9 @@ transition_seconds() {
 
 # boot LOG TIMEOUT STAGE: one QEMU run; returns QEMU's (or timeout's) status.
 boot() {
-	local log=$1 limit=$2 stage=$3 i pid status=0 t0
+	local log=$1 limit=$2 stage=$3 i pid status=0 t0 kunit=kunit.enable=0
+	# KUnit runs at the first boot of an arch; once is enough.
+	[ -n "$T_CRASH" ] || kunit=
 	local -a disks=()
 	for i in 0 1 2; do
 		disks+=(-drive "file=$WORK/disk$i.img,if=none,format=raw,id=d$i"
@@ -138,7 +140,7 @@ boot() {
 	timeout "$limit" "$QEMU" $QEMU_ARGS -m "$MEMORY" -smp 1 -nodefaults -no-reboot \
 		-display none -serial "file:$log" "${disks[@]}" \
 		-kernel "$KERNEL" -initrd "$WORK/initramfs.cpio.gz" \
-		-append "console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 crashkey.stage=$stage crashkey.place=$PLACEMENT $EXTRA_CMDLINE" &
+		-append "console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 crashkey.stage=$stage crashkey.place=$PLACEMENT $kunit $EXTRA_CMDLINE" &
 	pid=$!
 	follow_log "$log" "$pid" "$t0" &
 	wait "$pid" || status=$?
@@ -185,10 +187,11 @@ prepare_arch() {
 	T_GUEST=$(($(now) - t))
 }
 
-# The QEMU boots of a prepared arch, then its line of timings.
+# The QEMU boots of a prepared arch, then its line of timings: a crash cycle for each of
+# the arch's placements, then the tamper cycle (a blob changed after its digest).
 boot_arch() {
 	T_CRASH='' T_KEXEC='' T_VERIFY=''
-	for PLACEMENT in ${CRASH_PLACEMENTS:-random}; do
+	for PLACEMENT in ${CRASH_PLACEMENTS:-random} tampered; do
 		crash_cycle
 	done
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ARCH_NAME" "$T_KERNEL" "$T_GUEST" "${T_CRASH#/}" \
@@ -199,19 +202,28 @@ boot_arch() {
 # window), then the verify boot. Checks of a non-random cycle are named after it.
 crash_cycle() {
 	local t status log tx crash_log=$WORK/crash-$PLACEMENT.log verify_log=$WORK/verify-$PLACEMENT.log
-	RESULT_TAG=
-	[ "$PLACEMENT" = random ] || RESULT_TAG="[blob at $PLACEMENT page] "
+	local stage=setup
+	case "$PLACEMENT" in
+	random) RESULT_TAG= ;;
+	tampered) RESULT_TAG="[tampered blob] " stage=tamper ;;
+	*) RESULT_TAG="[blob at $PLACEMENT page] " ;;
+	esac
 	make_disks
-	say "boot 1: create volumes, register keys, load capture kernel (blob: $PLACEMENT), crash"
+	say "boot 1: $stage stage (blob: $PLACEMENT), crash"
 	t=$(now)
 	status=0
-	boot "$crash_log" "$TIMEOUT_CRASH" setup || status=$?
+	boot "$crash_log" "$TIMEOUT_CRASH" "$stage" || status=$?
 	T_CRASH+=/$(($(now) - t))
 	tx=$(transition_seconds "$crash_log")
 	T_KEXEC+=/${tx:--}
 	[ "$status" != 124 ] || say "timed out after ${TIMEOUT_CRASH}s"
-	# KUnit runs at every first boot; once per arch is enough.
 	[ -n "$T_VERIFY" ] || collect_kunit "$crash_log"
+	if [ "$stage" = tamper ]; then
+		collect_checks "$crash_log" tamper capture
+		check_kernel_log "$crash_log"
+		RESULT_TAG=
+		return
+	fi
 
 	say "boot 2: open the volumes with passphrases, check the dump"
 	t=$(now)

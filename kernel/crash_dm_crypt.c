@@ -344,6 +344,21 @@ static struct {
 } last_placed;
 static bool skip_next_wipe;
 
+/*
+ * Tamper test: the next load flips one bit of its blob after the blob's own
+ * digest was computed and before kexec digests the segment, as a change after
+ * the load that only the blob's digest can catch: the kdump kernel must refuse
+ * it. (A change after kexec's digest stops the purgatory instead, where there
+ * is one.)
+ */
+static bool corrupt_next_load;
+
+static void injected_corruption(struct blob_buf *b)
+{
+	if (corrupt_next_load && b->len)
+		((u8 *)b->data)[b->len / 2] ^= 0x01;
+}
+
 static void record_placement(const struct kexec_buf *kbuf, unsigned long min,
 			     unsigned long max)
 {
@@ -381,6 +396,7 @@ static void injection_done(void)
 {
 	fail_next_load = false;
 	place_next_load = PLACE_RANDOM;
+	corrupt_next_load = false;
 }
 #else
 static inline void record_placement(const struct kexec_buf *kbuf,
@@ -395,6 +411,8 @@ static inline int injected_failure(void)
 {
 	return 0;
 }
+
+static inline void injected_corruption(struct blob_buf *b) { }
 
 static inline unsigned long injected_start(unsigned long min,
 					   unsigned long max,
@@ -626,6 +644,7 @@ int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 	ret = loaded.reuse.data ? copy_reuse_blob(b) : build_blob(b);
 	if (ret || !b->data)
 		return ret;
+	injected_corruption(b);
 
 	ret = add_random_segment(image, b, min, max, &mem);
 	if (ret) {
@@ -850,6 +869,7 @@ static void __init create_test_probe(void)
 	debugfs_create_u32("place_next_load", 0600, dir, &place_next_load);
 	debugfs_create_file("last_placed", 0400, dir, NULL, &last_placed_fops);
 	debugfs_create_bool("skip_next_wipe", 0600, dir, &skip_next_wipe);
+	debugfs_create_bool("corrupt_next_load", 0600, dir, &corrupt_next_load);
 }
 #else
 static inline void create_test_probe(void) { }

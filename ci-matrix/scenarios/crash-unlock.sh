@@ -104,7 +104,7 @@ register_keys() {
 }
 
 # random, lowest or highest: where the runner wants the blob of the crash (ci-matrix/run.sh);
-# the capture kernel is told too, for its plan.
+# "tampered" for the tamper cycle. The capture kernel is told too, for its plan.
 placement() { sed -n 's/.*crashkey\.place=\([a-z]*\).*/\1/p' /proc/cmdline; }
 
 blob_state() { sed 's/ addr=.*//' "$PROBE"; }
@@ -257,6 +257,34 @@ stage_setup() {
 	echo c > /proc/sysrq-trigger
 }
 
+# ---- tamper: first kernel of the tamper cycle ----------------------------------
+
+# One volume, its key loaded in a blob that changed after its digest was computed (test
+# knob), then the crash: the capture kernel must refuse the blob.
+stage_tamper() {
+	plan tamper 4
+	check "luksFormat vda" cryptsetup luksFormat --type luks2 --pbkdf pbkdf2 \
+		--pbkdf-force-iterations 1000 --batch-mode --key-file "$(passphrase_file vda)" /dev/vda
+	check "crashkey add /dev/vda" crashkey add --key-file "$(passphrase_file vda)" /dev/vda
+	write "$DEBUG/corrupt_next_load" 1
+	check "load a blob changed after its digest (test only)" load_capture
+	check_blob_unmapped "tampered key blob pages not present before the crash"
+	step "crashing the kernel with sysrq-c"
+	echo c > /proc/sysrq-trigger
+}
+
+# The capture kernel of the tamper cycle: no key from a damaged blob, no volume opened,
+# a clear message, and nothing left to retry with.
+capture_tampered() {
+	plan capture 5
+	check_fails "restore refuses the tampered blob" "Bad message" write "$KEYS/restore" 1
+	check "kernel log says why" sh -c "dmesg | grep -q 'key blob rejected: digest mismatch'"
+	check_fails "the rejected blob is gone (no retry)" "No such file or directory" \
+		write "$KEYS/restore" 1
+	check_fails "crashkey unlock fails without keys" "" crashkey unlock
+	check "no volume unlocked" test ! -b "$(mapping_of vda)"
+}
+
 # ---- capture: kdump kernel -------------------------------------------------
 
 # The capture kernel must not show where the blob was. /mnt/blob.addr (left by the
@@ -355,6 +383,10 @@ check_failed_restore() {
 }
 
 stage_capture() {
+	if [ "$(placement)" = tampered ]; then
+		capture_tampered
+		return
+	fi
 	plan capture $((13 + $(handover_checks)))
 	check "configfs offers only restore" test -e "$KEYS/restore" -a ! -e "$KEYS/count"
 	check_failed_restore
