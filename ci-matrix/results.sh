@@ -27,7 +27,7 @@ collect_kunit() {	# collect_kunit LOG
 		/^KTAP version/ && !top { top = 1; next }
 		/^1\.\.[0-9]+$/ && top && !suites_planned { suites_planned = substr($0, 4) + 0; next }
 		/^    1\.\.[0-9]+$/ { plan[suite] = substr($0, 8) + 0; next }
-		/^    # Subtest: / { suite = substr($0, 15); next }
+		/^    # Subtest: / { suite = substr($0, 16); next }
 		/^    (not )?ok [0-9]+ / {
 			n = $0; sub(/^    (not )?ok [0-9]+ /, "", n)
 			cases[suite]++
@@ -46,10 +46,12 @@ collect_kunit() {	# collect_kunit LOG
 			for (s in plan)
 				if (cases[s] != plan[s])
 					res("fail", s ": " plan[s] " planned cases reported (" cases[s] + 0 " were)")
+			# The totals count parameterised cases one by one: at least the cases.
 			total = 0
 			for (s in cases) total += cases[s]
-			if (totals !~ ("^# Totals: pass:" total " fail:0 skip:0 total:" total "$"))
-				res("fail", "KUnit totals: " total " cases all passed (" (totals ? totals : "no totals line") ")")
+			split(totals, t, /[: ]+/)
+			if (t[4] != t[10] || t[6] != 0 || t[8] != 0 || t[10] < total)
+				res("fail", "KUnit totals: every one of at least " total " cases passed (" (totals ? totals : "no totals line") ")")
 		}')
 }
 

@@ -116,7 +116,11 @@ test_kunit() {
 
 	good_ktap | sed '/ok 2 arch_unmaps_page/d' | stamp > "$SCRATCH/log"
 	collect_kunit "$SCRATCH/log"
-	expect_verdict "a KUnit case that never reported fails" 2 "2 planned cases reported (1 were)"
+	expect_verdict "a KUnit case that never reported fails" 1 "crash_dm_crypt: 2 planned cases reported (1 were)"
+
+	good_ktap | sed 's/# Totals: pass:2 fail:0/# Totals: pass:1 fail:1/' | stamp > "$SCRATCH/log"
+	collect_kunit "$SCRATCH/log"
+	expect_verdict "KUnit totals with a failure fail" 1 "KUnit totals"
 
 	good_ktap | sed '/^ok 1 crash_dm_crypt/d' | stamp > "$SCRATCH/log"
 	collect_kunit "$SCRATCH/log"

@@ -5,11 +5,14 @@
 #   crashkey-check: FAIL <name>: ..  one failed check
 #   crashkey-plan: <stage> <n>       the number of checks the stage will report; the
 #                                    runner fails a stage that reports another number
+#   crashkey-stage-done: <stage>     the stage ran to its end (a stage that crashes the
+#                                    kernel says so before the crash)
 
 step() { echo "crashkey-step: $*"; }
 pass() { echo "crashkey-check: ok $1"; }
 fail() { echo "crashkey-check: FAIL $1: $2"; }
 plan() { echo "crashkey-plan: $1 $2"; }
+stage_done() { echo "crashkey-stage-done: $1"; }
 
 # check NAME COMMAND...: passes when COMMAND succeeds.
 check() {

@@ -251,14 +251,20 @@ load_capture_kernel() {
 	step "key blob loaded, $(blob_state | cut -d' ' -f1), not present in the kernel's mapping"
 }
 
+crash() {	# crash STAGE: end the stage with a kernel crash
+	stage_done "$1"
+	step "crashing the kernel with sysrq-c"
+	sync
+	echo c > /proc/sysrq-trigger
+}
+
 stage_setup() {
 	if [ "$(placement)" = random ]; then plan setup 46; else plan setup 47; fi
 	create_volumes
 	check_configfs_validation
 	register_keys
 	load_capture_kernel
-	step "crashing the kernel with sysrq-c"
-	echo c > /proc/sysrq-trigger
+	crash setup
 }
 
 # ---- tamper: first kernel of the tamper cycle ----------------------------------
@@ -273,8 +279,7 @@ stage_tamper() {
 	write "$DEBUG/corrupt_next_load" 1
 	check "load a blob changed after its digest (test only)" load_capture
 	check_blob_unmapped "tampered key blob pages not present before the crash"
-	step "crashing the kernel with sysrq-c"
-	echo c > /proc/sysrq-trigger
+	crash tamper
 }
 
 # The capture kernel of the tamper cycle: no key from a damaged blob, no volume opened,
