@@ -126,7 +126,7 @@ kernel_trouble() {	# kernel_trouble LOG: prints the offending lines
 
 check_kernel_log() {	# check_kernel_log LOG
 	local bad
-	bad=$(kernel_trouble "$1" | head -n 1)
+	bad=$(kernel_trouble "$1" | head -n 1) || true
 	if [ -n "$bad" ]; then
 		result fail "no kernel WARN/BUG/Oops/stall in $(basename "$1"): $bad"
 	else

@@ -4,7 +4,7 @@
 # line split by kernel output, a missing plan, a skipped test, an arch whose boots die,
 # kernel trouble the old grep missed) and must fail each one; clean logs must pass.
 # Prints TAP.
-set -uo pipefail
+set -euo pipefail	# as in ci-matrix/run.sh, whose errexit the collectors must survive
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=ci-matrix/results.sh
 . "$TOP/ci-matrix/results.sh"
