@@ -1,15 +1,109 @@
 #!/usr/bin/env bash
 # A kernel built without CONFIG_CRASH_DM_CRYPT is unchanged: every existing C file that
 # the overlay patches, if this arch's minimal config builds it, compiles to the same
-# machine code from the patched tree as from the pristine one.
-#   cross-build/check-unchanged.sh <arch>        prints TAP
+# object from the patched tree as from the pristine one: same code, same calls, same
+# data, same symbols. The same config and the same objects in every directory the
+# overlay's Makefiles or C files are in, too.
+#
+#   cross-build/check-unchanged.sh <arch>             prints TAP; exit 1 on any failure
+#   cross-build/check-unchanged.sh --compare OLD NEW  exit 1 and a diff if two objects differ
+#   cross-build/check-unchanged.sh --dump OBJ         the object as compared
+# (--compare and --dump use ${CROSS_COMPILE}objdump.)
+#
+# Which objects "this config builds" is asked of kbuild itself, not guessed from a
+# trial build: building a single object (make kernel/foo.o) compiles any foo.c through
+# a pattern rule, whether or not the config selects it, and with the flags of whatever
+# directory the descent stopped in (arch/s390/boot/startup.o built that way gets
+# arch/s390's flags, not the decompressor's). So "it builds" says nothing, and "it does
+# not build" may be an error the config does hit. Instead a small makefile, read by
+# every make of the build (MAKEFILES=), makes kbuild print a directory's object list as
+# scripts/Makefile.build computes it (obj-y/obj-m/lib-y expanded, subdirectories to
+# descend into). A file is built if kbuild descends from the top (or from the kernel
+# image's directory, like arch/s390/boot, which the image rule builds) to its directory,
+# and the directory lists its object. Then a build failure of that object, pristine or
+# patched, is a failure; anything else is skipped with a "# skip" line saying why.
+# A run that compares no object at all fails.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
 
-ARCH_NAME=${1:?usage: check-unchanged.sh <arch>}
+# ---- comparing two objects --------------------------------------------------
+
+# Everything of an object file that ends up in a kernel, as text: section headers (name,
+# size, alignment, flags; not file offsets), the symbol table (values are offsets in
+# their sections, so they are the same in identical objects), every relocation (a call
+# or reference to another function or variable changes only a relocation on RELA
+# arches), the disassembly with its relocations, and the contents of every other
+# section. Left out: debug sections (their DWARF names the build directory, which
+# differs; the checked configs have no debug info anyway) and the file's own path
+# (the dump runs in the object's directory). __FILE__ strings need no care: kbuild
+# builds with -fmacro-prefix-map=<srctree>/=, so both trees yield the same relative path.
+# One thing legitimately differs and is normalized: the name of an initcall's pointer,
+# __initcall__kmod_<file>__<counter>_<line>_<function><level>, carries __LINE__, which
+# moves with any hunk above it (seen in arch/x86/kernel/setup.o). The counter, the
+# function and the section stay compared.
+dump_object() {	# dump_object OBJ
+	raw_dump "$1" | sed -E 's/(__init(call|stub)__kmod_[A-Za-z0-9_]+__[0-9]+_)[0-9]+_/\1LINE_/g'
+}
+
+raw_dump() {	# raw_dump OBJ
+	local od=${CROSS_COMPILE:-}objdump base
+	base=${1##*/}
+	[[ $1 != */* ]] || cd "${1%/*}/" || return
+	[ -f "$base" ] || { echo "no such object: $1" >&2; return 1; }
+	# Section headers ("Idx Name Size VMA LMA File-off Algn Flags..."), the symbol table,
+	# the relocations of every section.
+	"$od" -h -t -r -w "$base" | awk -v debug='^\\[?\\.(z?debug|gnu\\.debuglto_)' '
+		/^Sections:$/ { mode = "h"; print "== sections"; next }
+		/^SYMBOL TABLE:$/ { mode = "t"; print "== symbols and relocations"; next }
+		/^RELOCATION RECORDS FOR \[/ { skip = ($4 ~ debug) }
+		mode == "h" && $1 ~ /^[0-9]+$/ && $2 !~ debug {
+			n++; f = ""; for (i = 8; i <= NF; i++) f = f " " $i; print $2, $3, $7, f }
+		mode == "t" && !skip
+		END { if (!n) { print "no sections" > "/dev/stderr"; exit 1 } }' || return
+	# The contents of every section, then the disassembly with its relocations.
+	"$od" -d -r -s -w "$base" | awk -v debug='^\\.(z?debug|gnu\\.debuglto_)' '
+		/^(Contents|Disassembly) of section / { skip = ($4 ~ debug) }
+		NR > 3 && !skip'
+}
+
+# Exit 0 if OLD and NEW are the same object, else print the difference and exit 1.
+compare_objects() {	# compare_objects OLD NEW
+	local a b status=0
+	a=$(mktemp) b=$(mktemp)
+	if ! (dump_object "$1") > "$a" || ! (dump_object "$2") > "$b"; then
+		rm -f "$a" "$b"
+		return 2
+	fi
+	diff -u --label "$1" --label "$2" "$a" "$b" || status=1
+	rm -f "$a" "$b"
+	return "$status"
+}
+
+case "${1:-}" in
+--compare)
+	[ $# = 3 ] || { echo "usage: $0 --compare OLD.o NEW.o" >&2; exit 2; }
+	compare_objects "$2" "$3"
+	exit ;;
+--dump)
+	[ $# = 2 ] || { echo "usage: $0 --dump OBJ" >&2; exit 2; }
+	dump_object "$2"
+	exit ;;
+esac
+
+# ---- the check for one arch -------------------------------------------------
+
+. "$(dirname "$0")/lib.sh"
+ARCH_NAME=${1:?usage: check-unchanged.sh <arch> | --compare OLD NEW | --dump OBJ}
 load_arch "$ARCH_NAME"
 TREE=$("$CRASHKEY_TOP/cross-build/prepare-tree.sh")
 PRISTINE=$(cat "$TREE/.crashkey-base")
+# Build dirs of another KSRC than the default are its own (prepare-tree.sh keeps a
+# tree per KSRC): switching KSRC must not turn a warm build dir cold.
+TAG=
+[ "$TREE" = "$CRASHKEY_CACHE/tree" ] || TAG=-$(basename "$(dirname "$TREE")")
+OLD=$CRASHKEY_CACHE/build/$ARCH_NAME-unchanged-pristine$TAG
+NEW=$CRASHKEY_CACHE/build/$ARCH_NAME-unchanged-patched$TAG
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
 
 kmake() {	# kmake SRC OUT TARGET...
 	local src=$1 out=$2
@@ -30,42 +124,168 @@ configure() {	# configure SRC OUT
 	kmake "$1" "$2" -j"$(nproc)" prepare >/dev/null
 }
 
+# Read by every make of a kbuild run (MAKEFILES=): "crashkey-objs/<dir>" prints what
+# scripts/Makefile.build builds in <dir>; "crashkey-build/<dir> CRASHKEY_OBJ=<obj>"
+# builds one object the way <dir>'s own build does (for the image's directory, which
+# the top-level descent never enters).
+cat > "$WORK/kbuild-query.mk" <<'EOF'
+crashkey-objs/%: FORCE
+	$(Q)$(MAKE) $(build)=$* need-builtin=1 need-modorder=1 crashkey-objs
+crashkey-objs:
+	@echo 'crashkey-objs $(obj): $(sort $(filter %.o,$(real-obj-y) $(real-obj-m) $(lib-y))) $(addsuffix /,$(subdir-ym))'
+crashkey-build/%: FORCE
+	$(Q)$(MAKE) $(build)=$* need-builtin=1 need-modorder=1 $(CRASHKEY_OBJ)
+EOF
+
+# kbuild_lists SRC OUT DIR...: "DIR: objects and subdirs/" for each DIR kbuild can
+# read; directories that do not exist or do not parse for this arch print nothing.
+kbuild_lists() {
+	local src=$1 out=$2
+	shift 2
+	MAKEFILES=$WORK/kbuild-query.mk kmake "$src" "$out" -k "${@/#/crashkey-objs/}" \
+		2>"$out/crashkey-query.log" | sed -n 's/^crashkey-objs //p' || true
+}
+
 # Patched files that exist in the pristine tree: the changes to existing code.
-changed_sources() {
+changed_files() {	# changed_files SUFFIX
 	local f
 	while read -r f; do
-		case "$f" in *.c) ;; *) continue ;; esac
+		[[ $f == *"$1" ]] || continue
 		[ -f "$PRISTINE/$f" ] && printf '%s\n' "$f"
 	done < "$TREE/.crashkey-manifest"
 }
 
-disassemble() {
-	"${CROSS_COMPILE}objdump" -d --no-show-raw-insn "$1" | tail -n +4
+# Directories that kbuild may have to be asked about: those of the changed C files and
+# Makefiles, with every parent that has a kbuild file.
+query_dirs() {
+	local f d
+	{
+		echo .
+		for f in $(changed_files .c) $(changed_files /Makefile); do
+			d=$(dirname "$f")
+			while [ "$d" != . ]; do
+				[ ! -f "$PRISTINE/$d/Makefile" ] && [ ! -f "$PRISTINE/$d/Kbuild" ] || echo "$d"
+				d=$(dirname "$d")
+			done
+		done
+	} | sort -u
 }
 
-OLD=$CRASHKEY_CACHE/build/$ARCH_NAME-unchanged-pristine
-NEW=$CRASHKEY_CACHE/build/$ARCH_NAME-unchanged-patched
+# where_built DIR: the root kbuild reaches DIR from (the top, or the image's directory),
+# following the subdirectories each directory on the way lists; fails if it does not.
+declare -A LIST_OLD LIST_NEW
+IMAGE_DIR=$(dirname "$KERNEL_IMAGE")
+where_built() {
+	local target=$1 root cur next e found
+	for root in . "$IMAGE_DIR"; do
+		[ "$root" = . ] || [ "$target" = "$root" ] || [[ $target == "$root"/* ]] || continue
+		cur=$root
+		while [ "$cur" != "$target" ]; do
+			[ -n "${LIST_OLD[$cur]+set}" ] || { cur=; break; }
+			found=
+			for e in ${LIST_OLD[$cur]}; do
+				[[ $e == */ ]] || continue
+				next=${e%/}
+				if [ "$target" = "$next" ] || [[ $target == "$next"/* ]]; then
+					found=$next
+					break
+				fi
+			done
+			[ -n "$found" ] || { cur=; break; }
+			cur=$found
+		done
+		[ -z "$cur" ] || { echo "$root"; return 0; }
+	done
+	return 1
+}
+
+n=0
+failed=0
+tap() {	# tap ok|fail NAME [DETAILS]
+	n=$((n + 1))
+	if [ "$1" = ok ]; then
+		echo "ok $n - $ARCH_NAME: $2"
+	else
+		failed=1
+		echo "not ok $n - $ARCH_NAME: $2"
+		[ -z "${3:-}" ] || printf '%s\n' "$3" | head -n 40 | sed 's/^/# /'
+	fi
+}
+
 configure "$PRISTINE" "$OLD"
 configure "$TREE" "$NEW"
 grep -q '^CONFIG_CRASH_DM_CRYPT=y' "$NEW/.config" && die "CRASH_DM_CRYPT is on in $NEW"
 
-n=0
-failed=0
-for f in $(changed_sources); do
-	obj=${f%.c}.o
-	# Only what this config builds: the kernel's own Makefiles decide.
-	kmake "$PRISTINE" "$OLD" "$obj" >/dev/null 2>&1 || continue
-	n=$((n + 1))
-	if ! kmake "$TREE" "$NEW" "$obj" >/dev/null 2>&1; then
-		echo "not ok $n - $ARCH_NAME: $f builds with CRASH_DM_CRYPT=n"
-		failed=1
-	elif cmp -s <(disassemble "$OLD/$obj") <(disassemble "$NEW/$obj"); then
-		echo "ok $n - $ARCH_NAME: $f unchanged with CRASH_DM_CRYPT=n"
+# Kconfig changes: the patched tree's config differs in the feature's own symbols only.
+if out=$(diff <(grep -v CRASH_DM_CRYPT "$OLD/.config") <(grep -v CRASH_DM_CRYPT "$NEW/.config")); then
+	tap ok "same .config from both trees, apart from the CRASH_DM_CRYPT symbols"
+else
+	tap fail "same .config from both trees, apart from the CRASH_DM_CRYPT symbols" "$out"
+fi
+
+mapfile -t DIRS < <({ query_dirs; echo "$IMAGE_DIR"; } | sort -u)
+while IFS= read -r line; do LIST_OLD[${line%%:*}]=${line#*: }; done < <(kbuild_lists "$PRISTINE" "$OLD" "${DIRS[@]}")
+while IFS= read -r line; do LIST_NEW[${line%%:*}]=${line#*: }; done < <(kbuild_lists "$TREE" "$NEW" "${DIRS[@]}")
+[ -n "${LIST_OLD[.]+set}" ] || die "kbuild did not list the top directory: $(tail -n 5 "$OLD/crashkey-query.log")"
+
+# Makefile changes: every directory on the way to a changed file or Makefile that this
+# config builds has the same objects and subdirectories from both trees.
+for d in "${DIRS[@]}"; do
+	where_built "$d" >/dev/null || continue
+	if [ -z "${LIST_OLD[$d]+set}" ]; then
+		tap fail "kbuild lists what it builds in $d" "$(tail -n 20 "$OLD/crashkey-query.log")"
+	elif [ "${LIST_OLD[$d]}" = "${LIST_NEW[$d]:-}" ]; then
+		tap ok "kbuild builds the same objects in $d/ from both trees"
 	else
-		echo "not ok $n - $ARCH_NAME: $f unchanged with CRASH_DM_CRYPT=n"
-		diff <(disassemble "$OLD/$obj") <(disassemble "$NEW/$obj") | head -n 20 | sed 's/^/# /'
-		failed=1
+		tap fail "kbuild builds the same objects in $d/ from both trees" \
+			"$(diff <(tr ' ' '\n' <<<"${LIST_OLD[$d]}") <(tr ' ' '\n' <<<"${LIST_NEW[$d]:-}"))"
 	fi
 done
+
+# build_object SRC OUT ROOT OBJ: build OBJ as the full build would.
+build_object() {
+	if [ "$3" = . ]; then
+		kmake "$1" "$2" "$4"
+	else
+		MAKEFILES=$WORK/kbuild-query.mk kmake "$1" "$2" "crashkey-build/$3" CRASHKEY_OBJ="$4"
+	fi
+}
+
+compared=0
+skipped=0
+for f in $(changed_files .c); do
+	obj=${f%.c}.o
+	dir=$(dirname "$f")
+	if ! root=$(where_built "$dir"); then
+		echo "# skip $f: this config does not build $dir/"
+		skipped=$((skipped + 1))
+		continue
+	fi
+	if [[ " ${LIST_OLD[$dir]} " != *" $obj "* ]]; then
+		echo "# skip $f: this config builds $dir/ but not $obj"
+		skipped=$((skipped + 1))
+		continue
+	fi
+	name="$f unchanged with CRASH_DM_CRYPT=n"
+	rm -f "$OLD/$obj" "$NEW/$obj"
+	if cmp -s "$PRISTINE/$f" "$TREE/$f"; then
+		tap fail "$name" "the patched and the pristine $f are the same file: nothing to compare (was the pristine tree written through a link?)"
+	elif ! out=$(build_object "$PRISTINE" "$OLD" "$root" "$obj" 2>&1) || [ ! -f "$OLD/$obj" ]; then
+		tap fail "$f builds from the pristine tree" "$out"
+	elif ! out=$(build_object "$TREE" "$NEW" "$root" "$obj" 2>&1) || [ ! -f "$NEW/$obj" ]; then
+		tap fail "$f builds with CRASH_DM_CRYPT=n" "$out"
+	elif out=$(compare_objects "$OLD/$obj" "$NEW/$obj" 2>&1); then
+		compared=$((compared + 1))
+		tap ok "$name"
+	else
+		[ $? = 2 ] || compared=$((compared + 1))
+		tap fail "$name" "$out"
+	fi
+done
+
+echo "# $compared patched C files compared, $skipped not built by this config"
+if [ "$compared" = 0 ]; then
+	tap fail "at least one patched C file compared"
+fi
 echo "1..$n"
 exit "$failed"
