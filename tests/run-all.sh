@@ -20,26 +20,34 @@ esac
 ARCHES=("${@:-x86_64}")
 mkdir -p "$LOGDIR/junit"
 rm -f "$LOGDIR"/*.log "$LOGDIR"/junit/*.xml
-passed=0
-failed=0
-summary=()
 
-run_suite() {	# run_suite NAME COMMAND...
+# run_suite NAME COMMAND...: the suite's TAP goes to its log (and to the terminal unless
+# QUIET=1); its verdict, "PASSED FAILED SECONDS", to NAME.counts.
+run_suite() {
 	local name=$1 log=$LOGDIR/$1.log t0 status counts
 	shift
-	printf '\n=== %s\n' "$name"
 	t0=$(date +%s)
-	"$@" 2>&1 | tee "$log"
-	status=${PIPESTATUS[0]}
+	if [ "${QUIET:-0}" = 1 ]; then
+		"$@" > "$log" 2>&1
+		status=$?
+	else
+		printf '\n=== %s\n' "$name"
+		"$@" 2>&1 | tee "$log"
+		status=${PIPESTATUS[0]}
+	fi
 	counts=$("$TOP/tests/tap-verdict.sh" "$log" "$status" 2> "$log.verdict")
-	tee -a "$log" < "$log.verdict"
+	cat "$log.verdict" >> "$log"
 	rm -f "$log.verdict"
-	passed=$((passed + ${counts% *}))
-	failed=$((failed + ${counts#* }))
 	"$TOP/tests/tap2junit.py" "$name" < "$log" > "$LOGDIR/junit/$name.xml" 2>/dev/null ||
 		rm -f "$LOGDIR/junit/$name.xml"
-	summary+=("$(printf '%-16s %4d passed %4d failed %5ds' "$name" "${counts% *}" \
-		"${counts#* }" $(($(date +%s) - t0)))")
+	echo "$counts $(($(date +%s) - t0))" > "$LOGDIR/$name.counts"
+	if [ "${QUIET:-0}" = 1 ]; then
+		printf '=== %s: %s passed, %s failed (%ss; log: %s)\n' "$name" "${counts% *}" \
+			"${counts#* }" $(($(date +%s) - t0)) "$log"
+		grep '^not ok' "$log" || true
+	else
+		grep '^not ok - ' "$log" || true
+	fi
 }
 
 tool_suite() {
@@ -47,16 +55,40 @@ tool_suite() {
 		"$TOP/tests/tool/run.sh" "$CACHE/build/host/tool/crashkey"
 }
 
-if [ "$HOST" = 1 ]; then
+host_suites() {
 	run_suite static "$TOP/tests/static-checks.sh"
 	run_suite matrix-selftest "$TOP/tests/matrix-selftest.sh"
 	run_suite ci-engines "$TOP/tests/ci-engines-check.sh"
 	run_suite host-unit make -s -C "$TOP/tests/host" check O="$CACHE/build/host"
 	run_suite tool tool_suite
+}
+
+rm -f "$LOGDIR"/*.counts
+suites=()
+if [ "$MATRIX" = 1 ]; then
+	# The matrix starts at once (its first kernel build is the longest wait); the host
+	# suites run meanwhile, quietly, each reporting one line and its failures.
+	run_suite matrix "$TOP/ci-matrix/run.sh" "${ARCHES[@]}" &
+	matrix=$!
+	[ "$HOST" = 0 ] || QUIET=1 host_suites
+	wait "$matrix"
+	suites=(static matrix-selftest ci-engines host-unit tool matrix)
+else
+	host_suites
+	suites=(static matrix-selftest ci-engines host-unit tool)
 fi
-[ "$MATRIX" = 0 ] || run_suite matrix "$TOP/ci-matrix/run.sh" "${ARCHES[@]}"
 
 printf '\n=== summary\n'
-printf '%s\n' "${summary[@]}" | tee "$LOGDIR/summary.txt"
-echo "$passed passed, $failed failed" | tee -a "$LOGDIR/summary.txt"
+passed=0
+failed=0
+summary=()
+for name in "${suites[@]}"; do
+	[ "$HOST" = 1 ] || [ "$name" = matrix ] || continue
+	# A suite that died before its verdict counts as a failure.
+	read -r p f secs < "$LOGDIR/$name.counts" || { p=0 f=1 secs=-; }
+	passed=$((passed + p))
+	failed=$((failed + f))
+	summary+=("$(printf '%-16s %4d passed %4d failed %5ss' "$name" "$p" "$f" "$secs")")
+done
+printf '%s\n' "${summary[@]}" "$passed passed, $failed failed" | tee "$LOGDIR/summary.txt"
 [ "$failed" = 0 ]
