@@ -59,6 +59,8 @@ host_suites() {
 	run_suite static "$TOP/tests/static-checks.sh"
 	run_suite matrix-selftest "$TOP/tests/matrix-selftest.sh"
 	run_suite ci-engines "$TOP/tests/ci-engines-check.sh"
+	run_suite unchanged-selftest "$TOP/tests/unchanged-selftest.sh"
+	run_suite ksrc-selftest "$TOP/tests/ksrc-selftest.sh"
 	run_suite host-unit make -s -C "$TOP/tests/host" check O="$CACHE/build/host"
 	run_suite tool tool_suite
 }
@@ -72,10 +74,10 @@ if [ "$MATRIX" = 1 ]; then
 	matrix=$!
 	[ "$HOST" = 0 ] || QUIET=1 host_suites
 	wait "$matrix"
-	suites=(static matrix-selftest ci-engines host-unit tool matrix)
+	suites=(static matrix-selftest ci-engines unchanged-selftest ksrc-selftest host-unit tool matrix)
 else
 	host_suites
-	suites=(static matrix-selftest ci-engines host-unit tool)
+	suites=(static matrix-selftest ci-engines unchanged-selftest ksrc-selftest host-unit tool)
 fi
 
 printf '\n=== summary\n'
