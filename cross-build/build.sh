@@ -3,7 +3,8 @@
 #
 # Config = tinyconfig + config/common.config + config/crashkey.config + config/test.config
 # + the arch's CONFIG_LINES; every requested line must be in the final .config.
-# Output: $CRASHKEY_CACHE/build/<arch>/<KERNEL_IMAGE>; prints that path on stdout.
+# Output: $CRASHKEY_CACHE/build/<arch>/<KERNEL_IMAGE> (build/<arch>-<tree> for another
+# KSRC); prints that path on stdout.
 #   FRAGMENTS="common crashkey test"  which config/*.config fragments to use
 #   BUILD_TAG=<name>                  build dir suffix, to keep variant configs apart
 set -euo pipefail
@@ -13,7 +14,6 @@ ARCH_NAME=${1:?usage: build.sh <arch> [make args]}
 shift
 load_arch "$ARCH_NAME"
 FRAGMENTS=${FRAGMENTS:-common crashkey test}
-OUT=$CRASHKEY_CACHE/build/$ARCH_NAME${BUILD_TAG:+-$BUILD_TAG}
 
 kmake() {
 	make -s -C "$TREE" O="$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
@@ -82,6 +82,11 @@ check_w1() {
 
 command -v "${CROSS_COMPILE}gcc" >/dev/null || die "${CROSS_COMPILE}gcc not found (package $GCC_PACKAGE)"
 TREE=$("$CRASHKEY_TOP/cross-build/prepare-tree.sh")
+# A tree of another KSRC than Debian's tarball builds in its own dir: objects record
+# their source path, so sharing one would turn it cold at every switch.
+KSRC_TAG=
+[ "$TREE" = "$CRASHKEY_CACHE/tree" ] || KSRC_TAG=-$(basename "$(dirname "$TREE")")
+OUT=$CRASHKEY_CACHE/build/$ARCH_NAME${BUILD_TAG:+-$BUILD_TAG}$KSRC_TAG
 configure
 note "building $ARCH_NAME kernel in $OUT"
 kmake -j"$(nproc)" "$@"
