@@ -11,19 +11,8 @@
 #   tests/ci-engines-check.sh
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-n=0
-failed=0
-
-tap() {	# tap STATUS NAME [OUTPUT]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		failed=1
-		echo "not ok $n - $2"
-		[ -z "${3:-}" ] || printf '%s\n' "$3" | sed 's/^/# /'
-	fi
-}
+# shellcheck source=tests/tap.sh
+. "$TOP/tests/tap.sh"
 
 # Number the "ok - NAME" / "not ok - NAME" lines of a Python checker; any other output
 # becomes a TAP comment.
@@ -445,5 +434,4 @@ EOF
 out=$(check_tap2junit 2>&1)
 relay "tap2junit check" $? "$out"
 
-echo "1..$n"
-exit "$failed"
+tap_done

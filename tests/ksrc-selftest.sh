@@ -19,19 +19,8 @@ U=$SCRATCH/linux		# the user's tree
 TEST_CACHE=$SCRATCH/cache	# CRASHKEY_CACHE of the runs under test
 MARK=crashkey-ksrc-selftest
 T0=$(date +%s)
-n=0
-failed=0
-
-tap() {	# tap STATUS NAME [OUTPUT]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		failed=1
-		echo "not ok $n - $2"
-		[ -z "${3:-}" ] || printf '%s\n' "$3" | head -n 30 | sed 's/^/# /'
-	fi
-}
+# shellcheck source=tests/tap.sh
+. "$TOP/tests/tap.sh"
 check() {	# check NAME COMMAND...: one TAP line from a command's status
 	local name=$1 out
 	shift
@@ -190,5 +179,4 @@ reset_user_tree
 check "the cache's pristine tree is untouched" \
 	bash -c "! grep -l -e '$MARK' -e crash_dm_crypt $(printf "'$BASE/%s' " Makefile init/main.c init/version.c kernel/kexec.c kernel/Kconfig.kexec)"
 echo "# $(($(date +%s) - T0)) s"
-echo "1..$n"
-exit "$failed"
+tap_done

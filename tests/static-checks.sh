@@ -9,19 +9,8 @@
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${CRASHKEY_CACHE:-/var/cache/crashkey}
-n=0
-failed=0
-
-tap() {	# tap STATUS NAME [OUTPUT]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		failed=1
-		echo "not ok $n - $2"
-		printf '%s\n' "$3" | sed 's/^/# /'
-	fi
-}
+# shellcheck source=tests/tap.sh
+. "$TOP/tests/tap.sh"
 
 shell_scripts() {
 	cd "$TOP" && git ls-files '*.sh' ci-matrix/guest/init .ci/run
@@ -178,5 +167,4 @@ if TREE=$("$TOP/cross-build/prepare-tree.sh"); then
 else
 	tap 1 "prepare kernel tree" ""
 fi
-echo "1..$n"
-exit "$failed"
+tap_done

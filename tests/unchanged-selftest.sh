@@ -8,19 +8,8 @@ COMPARE=("$TOP/cross-build/check-unchanged.sh" --compare)
 unset CROSS_COMPILE
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-n=0
-failed=0
-
-tap() {	# tap STATUS NAME [OUTPUT]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		failed=1
-		echo "not ok $n - $2"
-		[ -z "${3:-}" ] || printf '%s\n' "$3" | head -n 30 | sed 's/^/# /'
-	fi
-}
+# shellcheck source=tests/tap.sh
+. "$TOP/tests/tap.sh"
 
 # Every case is a pair of sources, old/<case>.c and new/<case>.c; both sides are
 # compiled at once (-O2, like the kernel), then each pair of objects is compared (the
@@ -117,5 +106,4 @@ status=$?
 [ "$status" != 0 ] && [ "$status" != 1 ]
 tap $? "a missing object is an error, not a pass or a difference" "exit status $status: $out"
 
-echo "1..$n"
-exit "$failed"
+tap_done
