@@ -115,10 +115,12 @@ collect_tap() {	# collect_tap NAME < TAP
 		}')
 }
 
-# Kernel trouble on the console: WARN, BUG (s390's "kernel BUG at" too), oopses, hung
-# tasks, RCU stalls, lockups, sanitizers, and any panic but the one sysrq-c asks for.
+# Kernel trouble on the console: WARN and lockdep's warnings (not every "WARNING:" line:
+# pseries says "WARNING: nvram corruption detected" of QEMU's empty NVRAM at every boot),
+# BUG (s390's "kernel BUG at" too), oopses, hung tasks, RCU stalls, lockups, sanitizers,
+# and any panic but the one sysrq-c asks for.
 # Only kernel-stamped lines count: cryptsetup's own "WARNING:" lines are not the kernel's.
-KERNEL_TROUBLE='^(WARNING: |BUG: |kernel BUG at |Kernel BUG at |Oops|Unable to handle kernel|general protection fault|INFO: task .* blocked for more than|rcu: INFO: .*detected stall|rcu: .*self-detected stall|watchdog: (BUG|Watchdog detected)|UBSAN: |KASAN: |kmemleak: .* new suspected|Kernel panic - not syncing: )'
+KERNEL_TROUBLE='^(WARNING: (CPU: |possible |suspicious |inconsistent |bad unlock|held lock|lock held|nested lock)|BUG: |kernel BUG at |Kernel BUG at |Oops|Unable to handle kernel|general protection fault|INFO: task .* blocked for more than|rcu: INFO: .*detected stall|rcu: .*self-detected stall|watchdog: (BUG|Watchdog detected)|UBSAN: |KASAN: |kmemleak: .* new suspected|Kernel panic - not syncing: )'
 
 kernel_trouble() {	# kernel_trouble LOG: prints the offending lines
 	kernel_lines "$1" | grep -E "$KERNEL_TROUBLE" | grep -v 'Kernel panic - not syncing: sysrq triggered crash'

@@ -173,14 +173,16 @@ test_suite_verdicts() {
 
 test_kernel_trouble() {
 	local line
-	printf 'Kernel panic - not syncing: sysrq triggered crash\n' | stamp > "$SCRATCH/log"
+	printf 'Kernel panic - not syncing: sysrq triggered crash\nWARNING: nvram corruption detected: 0-length partition\n' |
+		stamp > "$SCRATCH/log"
 	echo "WARNING: Device /dev/vda already contains a 'crypto_LUKS' superblock" >> "$SCRATCH/log"
 	check_kernel_log "$SCRATCH/log"
-	expect_verdict "sysrq's panic and cryptsetup's WARNING are no kernel trouble" 0
+	expect_verdict "sysrq's panic, pseries' NVRAM note and cryptsetup's WARNING are no kernel trouble" 0
 	for line in 'WARNING: CPU: 0 PID: 1 at kernel/crash_dm_crypt.c:10 f+0x1/0x2' \
 		'kernel BUG at arch/s390/mm/pageattr.c:300!' 'BUG: unable to handle page fault' \
 		'INFO: task kexec:77 blocked for more than 120 seconds.' \
 		'rcu: INFO: rcu_sched detected stalls on CPUs/tasks:' \
+		'WARNING: possible circular locking dependency detected' \
 		'Unable to handle kernel paging request at virtual address 0' \
 		'Kernel panic - not syncing: Attempted to kill init!'; do
 		echo "$line" | stamp > "$SCRATCH/log"
