@@ -295,9 +295,9 @@ EXTRA_CMDLINE=${EXTRA_CMDLINE:-}
 prefetch_packages &
 # Builds run one after another (never two kernel builds at once); an arch's boots (QEMU
 # TCG, one thread each) run in the background, overlapping the next arch's build, at
-# most BOOT_SLOTS arches at a time (default 1; 2 on two cores keeps both busy in a warm
-# run that builds nothing, and slows a cold run's builds while two arches boot).
-BOOT_SLOTS=${BOOT_SLOTS:-1}
+# most BOOT_SLOTS arches at a time (default 2: on two cores that keeps both busy in a
+# warm run that builds nothing, and slows a cold run's builds while two arches boot).
+BOOT_SLOTS=${BOOT_SLOTS:-2}
 boot_pids=() boot_arches=()
 finish_oldest_boots_while_at() {	# ... N: until fewer than N arches are booting
 	while [ "${#boot_pids[@]}" -gt 0 ] && [ "${#boot_pids[@]}" -ge "$1" ]; do
