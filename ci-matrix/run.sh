@@ -39,8 +39,11 @@ build_userspace() {
 	lib+=" -Wl,-rpath-link,$target/usr/lib/$GNU_TRIPLET -Wl,-rpath-link,$target/lib/$GNU_TRIPLET"
 	make -s -C "$CRASHKEY_TOP/tools/crashkey" O="$out" CROSS_COMPILE="$CROSS_COMPILE" \
 		PKG_CONFIG=false CPPFLAGS="-I$inc" LDFLAGS="$lib" >&2 || return
-	"${CROSS_COMPILE}gcc" -O2 -Wall -Wextra -Werror -o "$out/elfcheck" \
-		"$CRASHKEY_TOP/tests/helpers/elfcheck.c"
+	local helper
+	for helper in elfcheck keyscan; do
+		"${CROSS_COMPILE}gcc" -O2 -Wall -Wextra -Werror -o "$out/$helper" \
+			"$CRASHKEY_TOP/tests/helpers/$helper.c" || return
+	done
 }
 
 make_cpio() {	# make_cpio DIR OUT COMPRESSOR...
@@ -75,13 +78,14 @@ run_blob_tests_on_target() {
 assemble_guest() {
 	local root=$WORK/root bin=$WORK/bin
 	"$CRASHKEY_TOP/ci-matrix/rootfs.sh" assemble "$ARCH_NAME" "$root" "$bin/crashkey" \
-		"$bin/elfcheck" || return
+		"$bin/elfcheck" "$bin/keyscan" || return
 	install -m 0755 "$CRASHKEY_TOP/ci-matrix/guest/init" "$root/init"
 	mkdir -p "$root/etc/crashkey"
 	cp "$CRASHKEY_TOP/ci-matrix/guest/lib.sh" "$root/etc/crashkey/lib.sh"
 	cp "$CRASHKEY_TOP/ci-matrix/scenarios/$SCENARIO.sh" "$root/etc/crashkey/scenario.sh" || return
-	printf 'CONSOLE=%s\nCAPTURE_CMDLINE="%s"\nHANDOVER=%s\n' \
-		"$CONSOLE" "$CAPTURE_CMDLINE" "$HANDOVER" > "$root/etc/crashkey/arch.env"
+	printf 'CONSOLE=%s\nCAPTURE_CMDLINE="%s"\nHANDOVER=%s\nHIBERNATION=%s\nCRASHKERNEL=%s\n' \
+		"$CONSOLE" "$CAPTURE_CMDLINE" "$HANDOVER" "$HIBERNATION" "$CRASHKERNEL" \
+		> "$root/etc/crashkey/arch.env"
 	# xz keeps the capture initrd small, as a real kdump initrd is kept: on s390x the key
 	# blob's lowest page then lies under the kdump kernel's decompressed image.
 	make_cpio "$root" "$WORK/capture.cpio.xz" xz -6 --check=crc32
@@ -137,7 +141,7 @@ boot() {
 	: > "$log.events"
 	t0=$(now)
 	# shellcheck disable=SC2086 # QEMU_ARGS is a list of arguments
-	timeout "$limit" "$QEMU" $QEMU_ARGS -m "$MEMORY" -smp 1 -nodefaults -no-reboot \
+	timeout "$limit" "$QEMU" $QEMU_ARGS -m "$MEMORY" -smp 2 -nodefaults -no-reboot \
 		-display none -serial "file:$log" "${disks[@]}" \
 		-kernel "$KERNEL" -initrd "$WORK/initramfs.cpio.gz" \
 		-append "console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 crashkey.stage=$stage crashkey.place=$PLACEMENT $kunit $EXTRA_CMDLINE" &
@@ -239,7 +243,12 @@ crash_cycle() {
 	boot "$verify_log" "$TIMEOUT_VERIFY" verify || status=$?
 	T_VERIFY+=/$(($(now) - t))
 	collect_checks "$crash_log" setup capture
-	collect_checks "$verify_log" verify
+	# The random cycle's verify boot ends in kexec -e into one more stage.
+	if [ "$PLACEMENT" = random ]; then
+		collect_checks "$verify_log" verify kexeced
+	else
+		collect_checks "$verify_log" verify
+	fi
 	check_kernel_log "$crash_log"
 	check_kernel_log "$verify_log"
 	RESULT_TAG=

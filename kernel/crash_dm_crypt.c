@@ -6,16 +6,17 @@
  * (named by its UUID) whose description names a logon key holding the volume
  * key. When a crash image is loaded with kexec_file_load, the keys are
  * serialised into a checksummed blob (include/linux/crash_key_blob.h) that
- * becomes a kexec segment at a random place in the crash reservation. The
- * architecture tells the kdump kernel where it is and keeps its pages out of
- * the running kernel's mapping until the image is unloaded or replaced.
+ * becomes a kexec segment at a random place in the crash reservation, and the
+ * logon keys are revoked. The architecture tells the kdump kernel where the
+ * blob is and keeps its pages out of the running kernel's mapping.
  *
  * kdump kernel: writing 1 to "restore" validates the whole blob, recreates
  * every key as a user key in the writer's keyring, then wipes the blob and
  * gives its pages back.
  *
- * Keys never stay behind: every transient copy is wiped, a blob in the crash
- * region lives exactly as long as the crash image it belongs to.
+ * A key exists once: after a load only in the blob, every transient copy is
+ * wiped, later loads take it from the previous blob, and the blob is wiped
+ * when the machine reboots or kexecs into another kernel.
  */
 #define pr_fmt(fmt) "crash_dm_crypt: " fmt
 
@@ -26,6 +27,7 @@
 #include <linux/crash_key_blob.h>
 #include <linux/cred.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/kexec.h>
@@ -33,9 +35,12 @@
 #include <linux/keyctl.h>
 #include <linux/mm.h>
 #include <linux/random.h>
+#include <linux/reboot.h>
 #include <linux/slab.h>
+#include <linux/suspend.h>
 #include <linux/uaccess.h>
 #include <linux/uuid.h>
+#include <asm/sections.h>
 #include <keys/user-type.h>
 
 #include "crash_dm_crypt_internal.h"
@@ -50,7 +55,9 @@ struct key_item {
 	struct list_head node;
 	u8 uuid[CRASH_KEY_UUID_LEN];
 	char desc[CRASH_KEY_MAX_DESC_LEN + 1];
-	struct key *key;	/* logon key, held from description write to rmdir */
+	struct key *key;	/* logon key, from description write until a load takes it */
+	struct key *taken;	/* @key as copied into the blob being loaded */
+	bool handed_over;	/* its key is in the blob in the crash region */
 };
 
 static DEFINE_MUTEX(items_lock);	/* key_items, item_count, key_item fields, reuse */
@@ -200,6 +207,7 @@ static void key_item_release(struct config_item *item)
 	list_del(&ki->node);
 	item_count--;
 	mutex_unlock(&items_lock);
+	key_put(ki->taken);
 	key_put(ki->key);
 	kfree(ki);
 }
@@ -299,11 +307,20 @@ static const struct config_item_type keys_type = {
 /* ---------------------------------------------------------------------------
  * Loading a crash image (running kernel, kexec lock held)
  *
- * At most one blob lives in the crash region: the one of the loaded crash
- * image, with its pages not present. Loading or unloading a crash image
- * frees the old image first, so begin_load() wipes the old blob right away
- * (keeping a checked copy if "reuse" asks for it); end_load() wipes what a
- * failed load left and unmaps the blob of the image that got installed.
+ * A volume key exists once. A load copies each registered logon key into the
+ * blob and, once the image is installed, revokes that key (which frees its
+ * payload with kfree_sensitive()) and drops the item's reference: from then
+ * on the key is only in the blob, whose pages are not present in this kernel.
+ * Every later load (a reload after hot-plug, after one more volume was
+ * registered, a kdump service restart) takes the keys of such handed-over
+ * items from the previous blob.
+ *
+ * At most one blob lives in the crash region, "kept". Loading or unloading
+ * frees the old crash image first, so begin_load() maps the kept blob back,
+ * copies and checks it, and wipes it. end_load() keeps one blob again: the
+ * new image's or, when no image got installed (an unload, a failed load),
+ * the handed-over keys written back where they were. A reboot or kexec -e
+ * wipes it.
  */
 
 struct blob_buf {
@@ -312,19 +329,29 @@ struct blob_buf {
 	size_t size;	/* allocation size, for wiping */
 };
 
+/* The blob in the crash region, pages not present; none while size is 0. */
 static struct {
-	struct blob_buf pending;	/* source of the segment being loaded */
-	struct blob_buf reuse;		/* checked copy of the previous blob */
-	phys_addr_t addr;		/* blob of the installed crash image */
+	phys_addr_t addr;
 	size_t size;
-} loaded;
+} kept;
+
+/* One load at a time (kexec lock). */
+static struct {
+	struct blob_buf pending;		/* source of the blob segment */
+	struct blob_buf prev;			/* checked copy of the kept blob */
+	struct crash_key_ref *prev_keys;	/* its entries, into prev */
+	unsigned int prev_count;
+	phys_addr_t prev_addr;			/* where it was: wiped, present */
+	size_t prev_size;
+} load;
 
 #ifdef CONFIG_CRASH_DM_CRYPT_TEST_PROBE
 /*
  * Fault injection for tests: the next load fails right after its blob is
- * placed, in every placement an arch loader tries.
+ * placed, in every placement an arch loader tries; the next unmapping of a
+ * new blob or mapping back of the kept one fails as if the arch refused.
  */
-static bool fail_next_load;
+static bool fail_next_load, fail_next_unmap, fail_next_map;
 
 /*
  * Boundary tests: the next load takes the lowest (1) or the highest (2) page
@@ -346,10 +373,7 @@ static bool skip_next_wipe;
 
 /*
  * Tamper test: the next load flips one bit of its blob after the blob's own
- * digest was computed and before kexec digests the segment, as a change after
- * the load that only the blob's digest can catch: the kdump kernel must refuse
- * it. (A change after kexec's digest stops the purgatory instead, where there
- * is one.)
+ * digest was computed: the kdump kernel must refuse it.
  */
 static bool corrupt_next_load;
 
@@ -368,12 +392,18 @@ static void record_placement(const struct kexec_buf *kbuf, unsigned long min,
 	last_placed.max = max;
 }
 
+/* One-shot knobs: true once, then cleared. */
+static bool knob_fired(bool *knob)
+{
+	bool fired = *knob;
+
+	*knob = false;
+	return fired;
+}
+
 static bool skip_wipe(void)
 {
-	bool skip = skip_next_wipe;
-
-	skip_next_wipe = false;
-	return skip;
+	return knob_fired(&skip_next_wipe);
 }
 
 static int injected_failure(void)
@@ -381,15 +411,26 @@ static int injected_failure(void)
 	return fail_next_load ? -ECANCELED : 0;
 }
 
-static unsigned long injected_start(unsigned long min, unsigned long max,
-				    unsigned long memsz, unsigned long start)
+static int injected_unmap_failure(void)
 {
-	min = PAGE_ALIGN(min);
+	return knob_fired(&fail_next_unmap) ? -ENOMEM : 0;
+}
+
+static int injected_map_failure(void)
+{
+	return knob_fired(&fail_next_map) ? -ENOMEM : 0;
+}
+
+static bool injected_boundary(unsigned long min, unsigned long slots,
+			      unsigned long *start)
+{
 	if (place_next_load == PLACE_LOWEST)
-		return min;
-	if (place_next_load == PLACE_HIGHEST)
-		return min + (max - min + 1 - memsz) / PAGE_SIZE * PAGE_SIZE;
-	return start;
+		*start = min;
+	else if (place_next_load == PLACE_HIGHEST)
+		*start = min + (slots - 1) * PAGE_SIZE;
+	else
+		return false;
+	return true;
 }
 
 static void injection_done(void)
@@ -412,14 +453,22 @@ static inline int injected_failure(void)
 	return 0;
 }
 
+static inline int injected_unmap_failure(void)
+{
+	return 0;
+}
+
+static inline int injected_map_failure(void)
+{
+	return 0;
+}
+
 static inline void injected_corruption(struct blob_buf *b) { }
 
-static inline unsigned long injected_start(unsigned long min,
-					   unsigned long max,
-					   unsigned long memsz,
-					   unsigned long start)
+static inline bool injected_boundary(unsigned long min, unsigned long slots,
+				     unsigned long *start)
 {
-	return start;
+	return false;
 }
 
 static inline void injection_done(void) { }
@@ -431,88 +480,223 @@ static void blob_buf_free(struct blob_buf *b)
 	*b = (struct blob_buf){};
 }
 
-static int count_entry(const struct crash_key_ref *ref, void *arg)
-{
-	return 0;
-}
-
 static void wipe_region(phys_addr_t addr, size_t size)
 {
 	if (!skip_wipe())
 		memzero_explicit(phys_to_virt(addr), size);
 }
 
-static void keep_blob_for_reuse(void)
+/* Items whose key was only in a blob that is gone now; items_lock held. */
+static void forget_handed_over(const char *why)
 {
-	const void *blob = phys_to_virt(loaded.addr);
-	const char *why = NULL;
-	void *copy;
+	unsigned int lost = 0;
+	struct key_item *ki;
 
-	if (crash_key_blob_parse(blob, loaded.size, count_entry, NULL, &why)) {
-		pr_err("previous key blob damaged (%s), cannot reuse it\n", why);
-		return;
+	list_for_each_entry(ki, &key_items, node) {
+		lost += ki->handed_over;
+		ki->handed_over = false;
 	}
-	copy = kvmalloc(loaded.size, GFP_KERNEL);
-	if (!copy)
-		return;
-	memcpy(copy, blob, loaded.size);
-	loaded.reuse = (struct blob_buf){
-		.data = copy, .len = loaded.size, .size = loaded.size };
+	if (lost)
+		pr_warn("%u volume keys dropped (%s): write their descriptions again\n",
+			lost, why);
 }
 
-void crash_dm_crypt_begin_load(void)
+static void forget_handed_over_unlocked(const char *why)
 {
-	bool reuse;
+	mutex_lock(&items_lock);
+	forget_handed_over(why);
+	mutex_unlock(&items_lock);
+}
 
-	if (!loaded.size)
+static void free_prev(void)
+{
+	blob_buf_free(&load.prev);
+	kvfree(load.prev_keys);
+	load.prev_keys = NULL;
+	load.prev_count = 0;
+}
+
+static int index_prev_key(const struct crash_key_ref *ref, void *arg)
+{
+	load.prev_keys[load.prev_count++] = *ref;
+	return 0;
+}
+
+/* A checked copy of the kept blob, indexed by entry; its pages are present. */
+static void copy_kept_blob(void)
+{
+	struct blob_buf *b = &load.prev;
+	const char *why = "out of memory";
+
+	b->data = kvmalloc(kept.size, GFP_KERNEL);
+	load.prev_keys = kvmalloc_array(CRASH_KEY_MAX_KEYS,
+					sizeof(*load.prev_keys), GFP_KERNEL);
+	if (b->data && load.prev_keys) {
+		b->len = kept.size;
+		b->size = kept.size;
+		memcpy(b->data, phys_to_virt(kept.addr), kept.size);
+		why = NULL;
+		if (!crash_key_blob_parse(b->data, b->len, index_prev_key, NULL,
+					  &why))
+			return;
+	}
+	free_prev();
+	forget_handed_over_unlocked(why);
+}
+
+int crash_dm_crypt_begin_load(void)
+{
+	int ret;
+
+	if (!kept.size)
+		return 0;
+	ret = injected_map_failure() ?:
+	      arch_crash_dm_crypt_set_present(kept.addr, kept.size, true);
+	if (ret) {
+		/* Leave it as it was: hidden, with the image it belongs to. */
+		arch_crash_dm_crypt_set_present(kept.addr, kept.size, false);
+		pr_err("cannot map the key blob back (%d), load refused\n", ret);
+		return ret;
+	}
+	copy_kept_blob();
+	wipe_region(kept.addr, kept.size);
+	load.prev_addr = kept.addr;
+	load.prev_size = kept.size;
+	kept.addr = 0;
+	kept.size = 0;
+	return 0;
+}
+
+int crash_dm_crypt_hide_keys(struct kimage *image)
+{
+	phys_addr_t addr = image->dm_crypt_keys_addr;
+	size_t size = image->dm_crypt_keys_sz;
+	int ret;
+
+	if (!size)
+		return 0;
+	ret = injected_unmap_failure() ?:
+	      arch_crash_dm_crypt_set_present(addr, size, false);
+	if (ret) {
+		/* Present again, so that the failed load can wipe it. */
+		arch_crash_dm_crypt_set_present(addr, size, true);
+		pr_err("cannot unmap the key blob (%d), load refused\n", ret);
+	}
+	return ret;
+}
+
+static const struct crash_key_ref *prev_key(const struct key_item *ki)
+{
+	unsigned int i;
+
+	if (!ki->handed_over)
+		return NULL;
+	for (i = 0; i < load.prev_count; i++)
+		if (!memcmp(load.prev_keys[i].uuid, ki->uuid, CRASH_KEY_UUID_LEN))
+			return &load.prev_keys[i];
+	return NULL;
+}
+
+static int add_prev_key(struct crash_key_blob_writer *w,
+			const struct key_item *ki,
+			const struct crash_key_ref *prev)
+{
+	return crash_key_blob_add(w, ki->uuid, ki->desc, strlen(ki->desc),
+				  prev->key, prev->key_len);
+}
+
+/*
+ * The installed image's blob holds every item's key now: revoke the logon
+ * keys it took, so that their payloads are freed (and wiped) now.
+ */
+static void revoke_taken_keys(void)
+{
+	struct key_item *ki;
+
+	list_for_each_entry(ki, &key_items, node) {
+		if (!ki->taken)
+			continue;
+		key_revoke(ki->taken);
+		if (ki->key == ki->taken) {
+			key_put(ki->key);
+			ki->key = NULL;
+		}
+		ki->handed_over = true;
+	}
+}
+
+static void release_taken_keys(void)
+{
+	struct key_item *ki;
+
+	list_for_each_entry(ki, &key_items, node) {
+		key_put(ki->taken);
+		ki->taken = NULL;
+	}
+}
+
+/*
+ * No image got installed: write the handed-over keys of the items still
+ * registered back where they were, so that the next load finds them.
+ */
+static void keep_handed_over_keys(void)
+{
+	const struct crash_key_ref *prev;
+	struct crash_key_blob_writer w;
+	struct key_item *ki;
+	size_t len, size;
+
+	if (!load.prev_count)
 		return;
-	if (arch_crash_dm_crypt_set_present(loaded.addr, loaded.size, true)) {
-		pr_err("cannot map the previous key blob to wipe it\n");
+	crash_key_blob_start(&w, phys_to_virt(load.prev_addr), load.prev_size);
+	list_for_each_entry(ki, &key_items, node) {
+		prev = prev_key(ki);
+		if (prev && add_prev_key(&w, ki, prev))
+			break;	/* cannot happen: a subset of a blob that fit */
+	}
+	len = w.count ? crash_key_blob_finish(&w) : 0;
+	size = PAGE_ALIGN(len);
+	if (len && !injected_unmap_failure() &&
+	    !arch_crash_dm_crypt_set_present(load.prev_addr, size, false)) {
+		kept.addr = load.prev_addr;
+		kept.size = size;
 		return;
 	}
-	mutex_lock(&items_lock);
-	reuse = reuse_requested;
-	mutex_unlock(&items_lock);
-	if (reuse)
-		keep_blob_for_reuse();
-	wipe_region(loaded.addr, loaded.size);
-	loaded.addr = 0;
-	loaded.size = 0;
+	memzero_explicit(phys_to_virt(load.prev_addr), load.prev_size);
+	forget_handed_over(len ? "cannot unmap them" : "none registered");
 }
 
 void crash_dm_crypt_end_load(struct kimage *failed)
 {
 	struct kimage *image = kexec_crash_image;
-	int ret;
 
 	if (failed && failed->dm_crypt_keys_sz)
 		wipe_region(failed->dm_crypt_keys_addr, failed->dm_crypt_keys_sz);
-	blob_buf_free(&loaded.pending);
-	blob_buf_free(&loaded.reuse);
-	injection_done();
+	blob_buf_free(&load.pending);
 
-	if (!image || !image->dm_crypt_keys_sz)
-		return;
 	mutex_lock(&items_lock);
-	reuse_requested = false;
+	if (image && image->dm_crypt_keys_sz) {
+		kept.addr = image->dm_crypt_keys_addr;
+		kept.size = image->dm_crypt_keys_sz;
+		revoke_taken_keys();
+		reuse_requested = false;
+	} else if (image) {
+		forget_handed_over("the crash image loaded carries no keys");
+	} else {
+		keep_handed_over_keys();
+	}
+	release_taken_keys();
 	mutex_unlock(&items_lock);
-	loaded.addr = image->dm_crypt_keys_addr;
-	loaded.size = image->dm_crypt_keys_sz;
-	ret = arch_crash_dm_crypt_set_present(loaded.addr, loaded.size, false);
-	if (ret)
-		pr_err("cannot unmap the key blob (%d), it stays readable\n", ret);
+
+	free_prev();
+	injection_done();
 }
 
-static int append_key(struct crash_key_blob_writer *w, struct key_item *ki)
+static int add_logon_key(struct crash_key_blob_writer *w, struct key_item *ki)
 {
 	const struct user_key_payload *payload;
 	int ret;
 
-	if (!ki->key) {
-		pr_err("%s: no key description written\n",
-		       config_item_name(&ki->item));
-		return -ENOKEY;
-	}
 	down_read(&ki->key->sem);
 	payload = usable_payload(ki->key);
 	ret = PTR_ERR_OR_ZERO(payload);
@@ -523,7 +707,27 @@ static int append_key(struct crash_key_blob_writer *w, struct key_item *ki)
 	if (ret)
 		pr_err("%s: key \"%s\" unusable (%d)\n",
 		       config_item_name(&ki->item), ki->desc, ret);
+	else
+		ki->taken = key_get(ki->key);
 	return ret;
+}
+
+/*
+ * A handed-over item takes its key from the previous blob unless a
+ * description was written since (and "reuse" does not insist on the blob).
+ */
+static int append_key(struct crash_key_blob_writer *w, struct key_item *ki,
+		      bool reuse)
+{
+	const struct crash_key_ref *prev = prev_key(ki);
+
+	if (prev && (reuse || !ki->key))
+		return add_prev_key(w, ki, prev);
+	if (ki->key)
+		return add_logon_key(w, ki);
+	pr_err("%s: no key to hand over, write its description\n",
+	       config_item_name(&ki->item));
+	return -ENOKEY;
 }
 
 static int build_blob(struct blob_buf *out)
@@ -534,6 +738,7 @@ static int build_blob(struct blob_buf *out)
 	int ret = 0;
 
 	mutex_lock(&items_lock);
+	release_taken_keys();
 	if (!item_count)
 		goto unlock;
 	b.size = crash_key_blob_max_len(item_count);
@@ -544,13 +749,15 @@ static int build_blob(struct blob_buf *out)
 	}
 	crash_key_blob_start(&w, b.data, b.size);
 	list_for_each_entry(ki, &key_items, node) {
-		ret = append_key(&w, ki);
+		ret = append_key(&w, ki, reuse_requested);
 		if (ret)
 			break;
 	}
 	if (!ret)
 		b.len = crash_key_blob_finish(&w);
 unlock:
+	if (ret)
+		release_taken_keys();
 	mutex_unlock(&items_lock);
 	if (ret)
 		blob_buf_free(&b);
@@ -559,41 +766,56 @@ unlock:
 	return ret;
 }
 
-static int copy_reuse_blob(struct blob_buf *out)
+/* Random tries before the blob falls back to the first fit in its window. */
+#define PLACE_TRIES	256
+
+static unsigned long slot_count(unsigned long min, unsigned long max,
+				unsigned long memsz)
 {
-	struct blob_buf *r = &loaded.reuse;
-
-	out->data = kvmalloc(r->size, GFP_KERNEL);
-	if (!out->data)
-		return -ENOMEM;
-	memcpy(out->data, r->data, r->size);
-	out->len = r->len;
-	out->size = r->size;
-	return 0;
-}
-
-/* Random page-aligned start for @memsz bytes inside [min, max]. */
-VISIBLE_IF_KUNIT int crash_dm_crypt_random_start(unsigned long min,
-						 unsigned long max,
-						 unsigned long memsz,
-						 unsigned long *start)
-{
-	unsigned long slots;
-
-	min = PAGE_ALIGN(min);
 	if (max < min || max - min + 1 < memsz)
-		return -EADDRNOTAVAIL;
-	slots = (max - min + 1 - memsz) / PAGE_SIZE + 1;
-	*start = min + (get_random_u64() % slots) * PAGE_SIZE;
-	return 0;
+		return 0;
+	return (max - min + 1 - memsz) / PAGE_SIZE + 1;
 }
-EXPORT_SYMBOL_IF_KUNIT(crash_dm_crypt_random_start);
 
 /*
- * kexec_file has no random placement in 6.12: narrow the hole search to the
- * part of the window above a random page (first fit going up), and if that
- * part is full, below it (first fit going down).
+ * Every page-aligned start in [min, max] where @memsz bytes fit in free space
+ * is equally likely: a start drawn uniformly from all of them is kept if
+ * @try_at() can place the blob there, another is drawn if it cannot
+ * (-EADDRNOTAVAIL). Taking the next free page instead would favour the pages
+ * right after other segments.
  */
+VISIBLE_IF_KUNIT int crash_dm_crypt_place(unsigned long min, unsigned long max,
+					  unsigned long memsz,
+					  crash_dm_crypt_try_fn try_at,
+					  void *arg)
+{
+	unsigned long slots, start;
+	int i, ret;
+
+	min = PAGE_ALIGN(min);
+	slots = min_t(unsigned long, slot_count(min, max, memsz), U32_MAX);
+	if (!slots)
+		return -EADDRNOTAVAIL;
+	for (i = 0; i < PLACE_TRIES; i++) {
+		start = min + get_random_u32_below(slots) * PAGE_SIZE;
+		ret = try_at(start, arg);
+		if (ret != -EADDRNOTAVAIL)
+			return ret;
+	}
+	return -EADDRNOTAVAIL;
+}
+EXPORT_SYMBOL_IF_KUNIT(crash_dm_crypt_place);
+
+static int place_segment_at(unsigned long start, void *arg)
+{
+	struct kexec_buf *kbuf = arg;
+
+	kbuf->mem = KEXEC_BUF_MEM_UNKNOWN;
+	kbuf->buf_min = start;
+	kbuf->buf_max = start + kbuf->memsz - 1;
+	return kexec_add_buffer(kbuf);
+}
+
 static int add_random_segment(struct kimage *image, struct blob_buf *b,
 			      unsigned long min, unsigned long max,
 			      unsigned long *mem)
@@ -605,22 +827,18 @@ static int add_random_segment(struct kimage *image, struct blob_buf *b,
 	unsigned long start;
 	int ret;
 
-	min = max_t(unsigned long, min, crashk_res.start);
+	min = PAGE_ALIGN(max_t(unsigned long, min, crashk_res.start));
 	max = min_t(unsigned long, max, crashk_res.end);
-	ret = crash_dm_crypt_random_start(min, max, kbuf.memsz, &start);
-	if (ret)
-		return ret;
-	start = injected_start(min, max, kbuf.memsz, start);
-
-	kbuf.mem = KEXEC_BUF_MEM_UNKNOWN;
-	kbuf.buf_min = start;
-	kbuf.buf_max = max;
-	ret = kexec_add_buffer(&kbuf);
+	if (injected_boundary(min, slot_count(min, max, kbuf.memsz), &start))
+		ret = place_segment_at(start, &kbuf);
+	else
+		ret = crash_dm_crypt_place(min, max, kbuf.memsz,
+					   place_segment_at, &kbuf);
 	if (ret == -EADDRNOTAVAIL) {
+		/* A nearly full window: any free place beats none. */
 		kbuf.mem = KEXEC_BUF_MEM_UNKNOWN;
 		kbuf.buf_min = min;
-		kbuf.buf_max = start + kbuf.memsz - 1;
-		kbuf.top_down = true;
+		kbuf.buf_max = max;
 		ret = kexec_add_buffer(&kbuf);
 	}
 	if (!ret)
@@ -632,7 +850,7 @@ static int add_random_segment(struct kimage *image, struct blob_buf *b,
 int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 			     unsigned long max)
 {
-	struct blob_buf *b = &loaded.pending;
+	struct blob_buf *b = &load.pending;
 	unsigned long mem;
 	int ret;
 
@@ -641,7 +859,7 @@ int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 	image->dm_crypt_keys_addr = 0;
 	image->dm_crypt_keys_sz = 0;
 
-	ret = loaded.reuse.data ? copy_reuse_blob(b) : build_blob(b);
+	ret = build_blob(b);
 	if (ret || !b->data)
 		return ret;
 	injected_corruption(b);
@@ -655,17 +873,6 @@ int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 	}
 	image->dm_crypt_keys_addr = mem;
 	image->dm_crypt_keys_sz = PAGE_ALIGN(b->len);
-
-	/*
-	 * Mapping mapped pages changes nothing, but tells now, while the load
-	 * can still fail cleanly, whether this kernel could unmap them.
-	 */
-	ret = arch_crash_dm_crypt_set_present(mem, image->dm_crypt_keys_sz, true);
-	if (ret) {
-		pr_err("cannot unmap pages in this kernel's mapping (%d), refusing to load keys\n",
-		       ret);
-		return ret;
-	}
 	return injected_failure();
 }
 
@@ -679,6 +886,66 @@ bool crash_dm_crypt_range(const struct kimage *image, unsigned long *start,
 	return true;
 }
 
+bool crash_dm_crypt_is_keys_segment(const struct kimage *image,
+				    unsigned int index)
+{
+	return image->dm_crypt_keys_sz &&
+	       image->segment[index].mem == image->dm_crypt_keys_addr;
+}
+
+/*
+ * Reboot, power-off and kexec -e: the next kernel may use the crash region as
+ * RAM. (A crash kexec runs no notifier and keeps the blob.) The crash image
+ * goes with its keys: booted with a wiped blob, the purgatory's digest check
+ * would stop it.
+ */
+static int wipe_kept_blob(struct notifier_block *nb, unsigned long action,
+			  void *data)
+{
+	/* kernel_kexec() calls the notifiers with the kexec lock held. */
+	bool locked = !kexec_in_progress;
+
+	if (locked)
+		while (!kexec_trylock())
+			msleep(20);	/* a load in progress always ends */
+	if (kept.size) {
+		if (kexec_crash_image) {
+			arch_kexec_unprotect_crashkres();
+			kimage_free(xchg(&kexec_crash_image, NULL));
+		}
+		if (arch_crash_dm_crypt_set_present(kept.addr, kept.size, true))
+			pr_err("cannot map the key blob to wipe it\n");
+		else
+			wipe_region(kept.addr, kept.size);
+		kept.size = 0;
+		forget_handed_over_unlocked("the machine goes down");
+	}
+	if (locked)
+		kexec_unlock();
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block wipe_on_reboot = {
+	.notifier_call = wipe_kept_blob,
+};
+
+/*
+ * The blob's pages are neither saved in a hibernation image nor restored from
+ * one, so its keys cannot survive it: say so, and let the admin decide.
+ */
+static int refuse_hibernation(struct notifier_block *nb, unsigned long action,
+			      void *data)
+{
+	if (action != PM_HIBERNATION_PREPARE || !READ_ONCE(kept.size))
+		return NOTIFY_DONE;
+	pr_err("hibernation refused: volume keys are handed to the crash kernel; remove the registered volumes and unload it (kexec -p -u) first\n");
+	return notifier_from_errno(-EBUSY);
+}
+
+static struct notifier_block hibernation_check = {
+	.notifier_call = refuse_hibernation,
+};
+
 /* ---------------------------------------------------------------------------
  * Restoring keys (kdump kernel)
  */
@@ -687,10 +954,47 @@ static phys_addr_t handover_addr;
 static size_t handover_size;
 static DEFINE_MUTEX(restore_lock);
 
-void __init crash_dm_crypt_set_handover(phys_addr_t addr, size_t size)
+/*
+ * What any hand-over must look like, checked before the range is reserved:
+ * nothing in it can be trusted, the device tree is not covered by a digest.
+ */
+VISIBLE_IF_KUNIT bool crash_dm_crypt_handover_valid(u64 addr, u64 size)
 {
+	return size && size <= PAGE_ALIGN(CRASH_KEY_BLOB_MAX_LEN) &&
+	       PAGE_ALIGNED(addr) && PAGE_ALIGNED(size) &&
+	       addr + size - 1 > addr &&
+	       addr + size - 1 <= (u64)(phys_addr_t)PHYS_ADDR_MAX;
+}
+EXPORT_SYMBOL_IF_KUNIT(crash_dm_crypt_handover_valid);
+
+bool __init crash_dm_crypt_set_handover(u64 addr, u64 size)
+{
+	if (!crash_dm_crypt_handover_valid(addr, size)) {
+		pr_err("key blob location malformed (%llu bytes), ignored\n",
+		       size);
+		return false;
+	}
 	handover_addr = addr;
 	handover_size = size;
+	return true;
+}
+
+/*
+ * Before it is touched: no part of this kernel's image, and all RAM (the
+ * device-tree arches reserve it) or none (x86 takes it out of RAM).
+ */
+static bool handover_in_place(void)
+{
+	phys_addr_t end = handover_addr + handover_size;
+
+	if (region_intersects(handover_addr, handover_size,
+			      IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) !=
+	    REGION_MIXED &&
+	    (end <= __pa_symbol(_text) || handover_addr >= __pa_symbol(_end)))
+		return true;
+	pr_err("key blob location overlaps this kernel or RAM's edge, ignored\n");
+	handover_size = 0;
+	return false;
 }
 
 /* Wipe the handed-over blob and give its pages back if they are RAM. */
@@ -834,8 +1138,8 @@ static int blob_pages_show(struct seq_file *m, void *v)
 
 	if (!kexec_trylock())
 		return -EBUSY;
-	addr = loaded.addr;
-	pages = loaded.size >> PAGE_SHIFT;
+	addr = kept.addr;
+	pages = kept.size >> PAGE_SHIFT;
 	for (i = 0; i < pages; i++)
 		if (!copy_from_kernel_nofault(&byte,
 					      phys_to_virt(addr + i * PAGE_SIZE),
@@ -866,6 +1170,8 @@ static void __init create_test_probe(void)
 
 	debugfs_create_file("blob_pages", 0400, dir, NULL, &blob_pages_fops);
 	debugfs_create_bool("fail_next_load", 0600, dir, &fail_next_load);
+	debugfs_create_bool("fail_next_unmap", 0600, dir, &fail_next_unmap);
+	debugfs_create_bool("fail_next_map", 0600, dir, &fail_next_map);
 	debugfs_create_u32("place_next_load", 0600, dir, &place_next_load);
 	debugfs_create_file("last_placed", 0400, dir, NULL, &last_placed_fops);
 	debugfs_create_bool("skip_next_wipe", 0600, dir, &skip_next_wipe);
@@ -882,7 +1188,7 @@ static int __init crash_dm_crypt_init(void)
 	void *blob;
 	int ret;
 
-	if (!is_kdump_kernel() && handover_size) {
+	if (handover_size && handover_in_place() && !is_kdump_kernel()) {
 		/* Booted normally with a stale hand-over: drop it. */
 		blob = memremap(handover_addr, handover_size, MEMREMAP_WB);
 		if (blob)
@@ -898,6 +1204,10 @@ static int __init crash_dm_crypt_init(void)
 	if (ret) {
 		pr_err("cannot register configfs subsystem (%d)\n", ret);
 		return ret;
+	}
+	if (!is_kdump_kernel()) {
+		register_reboot_notifier(&wipe_on_reboot);
+		register_pm_notifier(&hibernation_check);
 	}
 	create_test_probe();
 	return 0;

@@ -6,10 +6,15 @@
 #include <kunit/visibility.h>
 #include <linux/types.h>
 
+/* Place a blob at @start if it fits there, else -EADDRNOTAVAIL. */
+typedef int (*crash_dm_crypt_try_fn)(unsigned long start, void *arg);
+
 #if IS_ENABLED(CONFIG_KUNIT)
 bool crash_dm_crypt_name_valid(const char *name);
-int crash_dm_crypt_random_start(unsigned long min, unsigned long max,
-				unsigned long memsz, unsigned long *start);
+int crash_dm_crypt_place(unsigned long min, unsigned long max,
+			 unsigned long memsz, crash_dm_crypt_try_fn try_at,
+			 void *arg);
+bool crash_dm_crypt_handover_valid(u64 addr, u64 size);
 #endif
 
 #endif /* _KERNEL_CRASH_DM_CRYPT_INTERNAL_H */

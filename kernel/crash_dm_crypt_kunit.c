@@ -2,7 +2,9 @@
 /*
  * KUnit tests for the dm-crypt key hand-over: the blob format (also on
  * big-endian machines, against a fixed byte vector), the configfs name
- * check, random placement and the architecture's page unmapping.
+ * check, uniform random placement (with a control that shows the test
+ * catches a biased one), the checks of a handed-over location and the
+ * architecture's page unmapping.
  */
 #include <kunit/test.h>
 #include <linux/crash_dm_crypt.h>
@@ -11,6 +13,8 @@
 #include <linux/io.h>
 #include <linux/kexec.h>
 #include <linux/mm.h>
+#include <linux/random.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -230,39 +234,205 @@ static void item_name_check(struct kunit *test)
 
 /* ---- random placement ---- */
 
-static void random_start_in_window(struct kunit *test)
+struct place_log {
+	unsigned long start;
+	unsigned int tries;
+	int answer;		/* what the arch's hole finder says */
+};
+
+static int log_try(unsigned long start, void *arg)
+{
+	struct place_log *log = arg;
+
+	log->start = start;
+	log->tries++;
+	return log->answer;
+}
+
+static void place_in_window(struct kunit *test)
 {
 	unsigned long min = 0x1000000, max = 0x1ffffff, memsz = 3 * PAGE_SIZE;
-	unsigned long start, first = 0;
+	struct place_log log = {};
+	unsigned long first = 0;
 	bool moved = false;
-	int i, ret;
+	int i;
 
 	for (i = 0; i < 200; i++) {
-		ret = crash_dm_crypt_random_start(min, max, memsz, &start);
-		KUNIT_ASSERT_EQ(test, ret, 0);
-		KUNIT_EXPECT_GE(test, start, min);
-		KUNIT_EXPECT_LE(test, start + memsz - 1, max);
-		KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(start));
+		KUNIT_ASSERT_EQ(test, crash_dm_crypt_place(min, max, memsz,
+							   log_try, &log), 0);
+		KUNIT_EXPECT_GE(test, log.start, min);
+		KUNIT_EXPECT_LE(test, log.start + memsz - 1, max);
+		KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(log.start));
 		if (!i)
-			first = start;
-		else if (start != first)
+			first = log.start;
+		else if (log.start != first)
 			moved = true;
 	}
+	KUNIT_EXPECT_EQ(test, log.tries, 200);
 	KUNIT_EXPECT_TRUE(test, moved);
 }
 
-static void random_start_exact_fit(struct kunit *test)
+static void place_exact_fit(struct kunit *test)
 {
-	unsigned long base = 0x10000, start;
-	int ret;
+	unsigned long base = 0x10000;
+	struct place_log log = {};
 
-	ret = crash_dm_crypt_random_start(base, base + 2 * PAGE_SIZE - 1,
-					  2 * PAGE_SIZE, &start);
-	KUNIT_EXPECT_EQ(test, ret, 0);
-	KUNIT_EXPECT_EQ(test, start, base);
-	ret = crash_dm_crypt_random_start(base, base + PAGE_SIZE - 1,
-					  2 * PAGE_SIZE, &start);
-	KUNIT_EXPECT_EQ(test, ret, -EADDRNOTAVAIL);
+	KUNIT_EXPECT_EQ(test, crash_dm_crypt_place(base, base + 2 * PAGE_SIZE - 1,
+						   2 * PAGE_SIZE, log_try, &log), 0);
+	KUNIT_EXPECT_EQ(test, log.start, base);
+	log.tries = 0;
+	KUNIT_EXPECT_EQ(test, crash_dm_crypt_place(base, base + PAGE_SIZE - 1,
+						   2 * PAGE_SIZE, log_try, &log),
+			-EADDRNOTAVAIL);
+	KUNIT_EXPECT_EQ(test, log.tries, 0);
+}
+
+/* No room anywhere: a bounded number of tries; other errors end at once. */
+static void place_errors(struct kunit *test)
+{
+	struct place_log log = { .answer = -EADDRNOTAVAIL };
+
+	KUNIT_EXPECT_EQ(test, crash_dm_crypt_place(0, SZ_1M - 1, PAGE_SIZE,
+						   log_try, &log),
+			-EADDRNOTAVAIL);
+	KUNIT_EXPECT_GT(test, log.tries, 0);
+	KUNIT_EXPECT_LE(test, log.tries, 1024);
+	log = (struct place_log){ .answer = -ENOMEM };
+	KUNIT_EXPECT_EQ(test, crash_dm_crypt_place(0, SZ_1M - 1, PAGE_SIZE,
+						   log_try, &log), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, log.tries, 1);
+}
+
+/*
+ * Uniformity, in a 64-page window where pages 8..23 and 40..43 hold other
+ * segments (a kernel, an initrd): the 44 free pages must be equally likely.
+ * Pearson's chi-square over 250 placements per free page, 43 degrees of
+ * freedom: 103 is exceeded by chance with a probability of about 1e-6.
+ */
+#define WINDOW_PAGES	64
+#define PER_PAGE	250
+#define CHI2_LIMIT	103
+
+struct free_map {
+	unsigned int hits[WINDOW_PAGES];
+};
+
+static bool page_taken(unsigned long page)
+{
+	return (page >= 8 && page < 24) || (page >= 40 && page < 44);
+}
+
+static int try_free_page(unsigned long start, void *arg)
+{
+	struct free_map *map = arg;
+	unsigned long page = start / PAGE_SIZE;
+
+	if (page_taken(page))
+		return -EADDRNOTAVAIL;
+	map->hits[page]++;
+	return 0;
+}
+
+static unsigned long chi2_over_free_pages(const struct free_map *map)
+{
+	unsigned long page, sum = 0;
+	long d;
+
+	for (page = 0; page < WINDOW_PAGES; page++) {
+		if (page_taken(page))
+			continue;
+		d = (long)map->hits[page] - PER_PAGE;
+		sum += d * d;
+	}
+	return sum / PER_PAGE;
+}
+
+static unsigned int free_page_count(void)
+{
+	unsigned int page, n = 0;
+
+	for (page = 0; page < WINDOW_PAGES; page++)
+		n += !page_taken(page);
+	return n;
+}
+
+static void place_uniform(struct kunit *test)
+{
+	struct free_map *map = kunit_kzalloc(test, sizeof(*map), GFP_KERNEL);
+	unsigned int i, n = free_page_count() * PER_PAGE;
+
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	for (i = 0; i < n; i++)
+		KUNIT_ASSERT_EQ(test, crash_dm_crypt_place(0, WINDOW_PAGES * PAGE_SIZE - 1,
+							   PAGE_SIZE, try_free_page, map), 0);
+	KUNIT_EXPECT_LT(test, chi2_over_free_pages(map), CHI2_LIMIT);
+}
+
+/*
+ * The same test must catch what placement did before: a random page, then
+ * the first free page above it (below it if none). Free pages right after a
+ * segment then get the taken pages' share too.
+ */
+static void next_free_page(unsigned long page, struct free_map *map)
+{
+	unsigned long p;
+
+	for (p = page; p < WINDOW_PAGES; p++)
+		if (!page_taken(p))
+			goto found;
+	for (p = page; page_taken(p); p--)
+		;
+found:
+	map->hits[p]++;
+}
+
+static void place_uniform_control(struct kunit *test)
+{
+	struct free_map *map = kunit_kzalloc(test, sizeof(*map), GFP_KERNEL);
+	unsigned int i, n = free_page_count() * PER_PAGE;
+
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	for (i = 0; i < n; i++)
+		next_free_page(get_random_u32_below(WINDOW_PAGES), map);
+	KUNIT_EXPECT_GT(test, chi2_over_free_pages(map), CHI2_LIMIT);
+}
+
+/* ---- hand-over location, as an untrusted device tree may give it ---- */
+
+struct handover_case {
+	const char *what;
+	u64 addr, size;
+	bool valid;
+};
+
+#define MAX_HANDOVER	PAGE_ALIGN(CRASH_KEY_BLOB_MAX_LEN)
+
+static const struct handover_case handover_cases[] = {
+	{ "one page", 0x1000000, PAGE_SIZE, true },
+	{ "the format's maximum", 0x1000000, MAX_HANDOVER, true },
+	{ "empty", 0x1000000, 0, false },
+	{ "address not page-aligned", 0x1000010, PAGE_SIZE, false },
+	{ "size not page-aligned", 0x1000000, PAGE_SIZE + 1, false },
+	{ "over the format's maximum", 0x1000000, MAX_HANDOVER + PAGE_SIZE, false },
+	{ "huge", 0x1000000, SZ_1G, false },
+	{ "wraps around", (u64)-PAGE_SIZE, 2 * PAGE_SIZE, false },
+	{ "ends at the top", (u64)-PAGE_SIZE, PAGE_SIZE,
+	  IS_ENABLED(CONFIG_PHYS_ADDR_T_64BIT) },
+};
+
+static void handover_desc(const struct handover_case *c, char *desc)
+{
+	strscpy(desc, c->what, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(handover, handover_cases, handover_desc);
+
+static void handover_location_check(struct kunit *test)
+{
+	const struct handover_case *c = test->param_value;
+
+	KUNIT_EXPECT_EQ(test, crash_dm_crypt_handover_valid(c->addr, c->size),
+			c->valid);
 }
 
 /* ---- the architecture's page unmapping ---- */
@@ -296,8 +466,12 @@ static struct kunit_case crash_dm_crypt_cases[] = {
 	KUNIT_CASE(blob_bit_flips),
 	KUNIT_CASE_PARAM(blob_writer_limits, writer_limit_gen_params),
 	KUNIT_CASE_PARAM(item_name_check, name_gen_params),
-	KUNIT_CASE(random_start_in_window),
-	KUNIT_CASE(random_start_exact_fit),
+	KUNIT_CASE(place_in_window),
+	KUNIT_CASE(place_exact_fit),
+	KUNIT_CASE(place_errors),
+	KUNIT_CASE(place_uniform),
+	KUNIT_CASE(place_uniform_control),
+	KUNIT_CASE_PARAM(handover_location_check, handover_gen_params),
 	KUNIT_CASE(arch_unmaps_page),
 	{}
 };

@@ -57,6 +57,8 @@ create_volumes() {
 	done
 	step "canary data written to vdb and vdc"
 	umount /mnt
+	# vdc stays registered but closed: its key must be nowhere in this kernel but the blob.
+	cryptsetup close "luks-$(uuid_of vdc)"
 }
 
 check_configfs_validation() {
@@ -94,12 +96,12 @@ check_configfs_validation() {
 	check_eq "all test items removed" 0 "$(cat "$KEYS/count")"
 }
 
+# vda and vdb; vdc comes after the first load (load_capture_kernel). 3 checks.
 register_keys() {
 	step "registering the volume keys with crashkey add"
 	check "crashkey add /dev/vda --key-file" crashkey add --key-file "$(passphrase_file vda)" /dev/vda
 	check "crashkey add /dev/vdb --stdin" sh -c "crashkey add --stdin /dev/vdb < $(passphrase_file vdb)"
-	check "crashkey add <UUID of vdc>" crashkey add --key-file "$(passphrase_file vdc)" "$(uuid_of vdc)"
-	check_eq "3 items registered" 3 "$(cat "$KEYS/count")"
+	check_eq "2 items registered" 2 "$(cat "$KEYS/count")"
 	crashkey status
 }
 
@@ -124,42 +126,6 @@ last_placed() {
 		"$DEBUG/last_placed"
 }
 
-# The pages where the last blob was, read through /dev/mem: what a wipe left behind,
-# not what the kernel's bookkeeping says. Prints "<bytes read> <non-zero bytes>"; read
-# through a pipe, so that no copy of a key lands in a file. Every byte must be read
-# (STRICT_DEVMEM, for one, would make it read nothing).
-scan_last_blob() {
-	# shellcheck disable=SC2046 # four numbers
-	set -- $(last_placed)
-	dd if=/dev/mem bs=4096 skip=$(($1 / 4096)) count=$(($2 / 4096)) 2>/dev/null |
-		od -An -v -tx1 |
-		awk '{ n += NF; for (i = 1; i <= NF; i++) if ($i != "00") z++ } END { print n + 0, z + 0 }'
-}
-
-check_last_blob_wiped() {
-	set -- "$1" "$(last_placed | cut -d' ' -f2)" "$(scan_last_blob)"
-	case "$3" in
-	"0 0") fail "$1" "no blob placed, or nothing read" ;;
-	"$2 0") pass "$1" ;;
-	*) fail "$1" "of $2 bytes at $(last_placed | cut -d' ' -f1): read, non-zero: $3" ;;
-	esac
-}
-
-# The control that shows the memory check can fail: a blob left unwiped on purpose
-# must be seen; then it is zeroed through /dev/mem, as the kernel would have.
-check_unwiped_blob_seen() {
-	name="memory check sees a key blob whose wipe was skipped (control)"
-	set -- "$(last_placed | cut -d' ' -f2)" "$(scan_last_blob)"
-	case "$2" in
-	"$1 0"|"0 "*) fail "$name" "read, non-zero: $2" ;;
-	"$1 "*) pass "$name" ;;
-	*) fail "$name" "read, non-zero: $2 of $1" ;;
-	esac
-	# shellcheck disable=SC2046 # four numbers
-	set -- $(last_placed)
-	dd if=/dev/zero of=/dev/mem bs=4096 seek=$(($1 / 4096)) count=$(($2 / 4096)) 2>/dev/null
-}
-
 # lowest or highest placement: the blob is on the first or last page of its window.
 check_boundary_placement() {
 	# shellcheck disable=SC2046 # four numbers
@@ -173,34 +139,126 @@ check_boundary_placement() {
 	check_eq "key blob on the $(placement) page of its window" "$(printf '0x%x' "$want")" "$(printf '0x%x' "$1")"
 }
 
-revoke_registered_keys() {
-	for v in $VOLUMES; do
-		keyctl revoke "$(keyctl search @u logon "kdump-cryptsetup:vk-$(uuid_of "$v")")" || return
-	done
-}
-
 load_capture() {
 	kexec -s -p /boot/kernel --initrd=/boot/capture.cpio.xz \
 		--append="console=$CONSOLE $CAPTURE_CMDLINE panic=-1 kunit.enable=0 crashkey.place=$(placement)"
 }
 
+logon_key_id() { keyctl search @u logon "kdump-cryptsetup:vk-$(uuid_of "$1")"; }
+
+# The registered logon keys' ids, "vda:ID vdb:ID ...", for check_keys_revoked.
+logon_key_ids() {
+	for v in "$@"; do
+		printf '%s:%s ' "$v" "$(logon_key_id "$v")"
+	done
+}
+
+# check_keys_revoked NAME IDS: the load took these keys and revoked them (which frees
+# their payloads): the key exists once, in the blob. (keyctl read, not describe:
+# describing a revoked key still works.)
+check_keys_revoked() {
+	left=
+	for vk in $2; do
+		case "$(keyctl read "${vk#*:}" 2>&1)" in
+		*"Key has been revoked"*|*"Required key not available"*) ;;
+		*) left="$left ${vk%%:*}" ;;
+		esac
+	done
+	if [ -z "$2" ]; then
+		fail "$1" "no key ids"
+	elif [ -z "$left" ]; then
+		pass "$1"
+	else
+		fail "$1" "not revoked:$left"
+	fi
+}
+
+# The control key of the vmcore scan (capture stage): left in root's keyring on
+# purpose, never registered, so the scan must find it.
+control_key() { printf 'crashkey control key on %s, left in a keyring' "$(uname -m)"; }
+
+# Pages read through /dev/mem: what a wipe left behind, not what the kernel's bookkeeping
+# says. Prints "<bytes read> <non-zero bytes>"; read through a pipe, so that no copy of a
+# key lands in a file. Every byte must be read (STRICT_DEVMEM would make it read nothing).
+scan_pages() {	# scan_pages ADDR SIZE
+	dd if=/dev/mem bs=4096 skip=$(($1 / 4096)) count=$(($2 / 4096)) 2>/dev/null |
+		od -An -v -tx1 |
+		awk '{ n += NF; for (i = 1; i <= NF; i++) if ($i != "00") z++ } END { print n + 0, z + 0 }'
+}
+
+check_pages_wiped() {	# check_pages_wiped NAME ADDR SIZE
+	set -- "$1" "$2" "$3" "$(scan_pages "$2" "$3")"
+	case "$4" in
+	"0 0") fail "$1" "nothing read at $2" ;;
+	"$3 0") pass "$1" ;;
+	*) fail "$1" "of $3 bytes at $2: read, non-zero: $4" ;;
+	esac
+}
+
+placed_addr() { last_placed | cut -d' ' -f1; }
+placed_size() { last_placed | cut -d' ' -f2; }
+
+# The control that shows the memory check can fail: a blob left unwiped on purpose at
+# ADDR must be seen; then it is zeroed through /dev/mem, as the kernel would have.
+check_unwiped_blob_seen() {	# check_unwiped_blob_seen ADDR SIZE
+	name="memory check sees a key blob whose wipe was skipped (control)"
+	set -- "$1" "$2" "$(scan_pages "$1" "$2")"
+	case "$3" in
+	"$2 0"|"0 "*) fail "$name" "read, non-zero: $3" ;;
+	"$2 "*) pass "$name" ;;
+	*) fail "$name" "read, non-zero: $3 of $2" ;;
+	esac
+	dd if=/dev/zero of=/dev/mem bs=4096 seek=$(($1 / 4096)) count=$(($2 / 4096)) 2>/dev/null
+}
+
+# A reload moves the blob: where it was must be zero now. 2 checks.
+check_reload_wipes() {	# check_reload_wipes NAME
+	set -- "$1" "$(placed_addr)" "$(placed_size)"
+	check "$1" load_capture
+	if [ "$(placed_addr)" = "$2" ]; then
+		pass "$1: old blob gone (the new one took its place)"
+	else
+		check_pages_wiped "$1: the old blob's memory is zero" "$2" "$3"
+	fi
+}
+
+register_all_again() {
+	for v in $VOLUMES; do
+		crashkey add --key-file "$(passphrase_file "$v")" "/dev/$v" || return
+	done
+}
+
+# Loading, reloading and unloading, with the keys only in the blob after the first load.
+# LOAD_CHECKS checks, one more with HIBERNATION=yes.
+LOAD_CHECKS=42
 load_capture_kernel() {
 	step "loading the capture kernel with kexec -s -p"
 	check_eq "no key blob before any load" "pages=0 readable=0" "$(blob_state)"
+	ids=$(logon_key_ids vda vdb)
 	check "kexec -s -p" load_capture
 	check_blob_unmapped "key blob pages not present after load"
+	check_keys_revoked "the load revoked the logon keys it handed over" "$ids"
 	first=$(blob_addr)
+
+	# One more volume after the load: the reload takes vda's and vdb's keys from the
+	# previous blob, vdc's from the keyring.
+	check "crashkey add <UUID of vdc> after the load" \
+		crashkey add --key-file "$(passphrase_file vdc)" "$(uuid_of vdc)"
+	ids=$(logon_key_ids vdc)
+	check_reload_wipes "reload with one more volume"
+	check_blob_unmapped "key blob pages not present after a reload"
+	check_keys_revoked "the reload revoked the new volume's logon key" "$ids"
+	second=$(blob_addr)
 
 	write "$KEYS/reuse" 1
 	check "reload with reuse=1" load_capture
 	check_eq "reuse consumed by the load" 0 "$(cat "$KEYS/reuse")"
-	check_blob_unmapped "key blob pages not present after reuse"
-	second=$(blob_addr)
 
-	# Test-only fault injection: the load fails after the blob segment was added.
+	# Test-only fault injection: the load fails after the blob segment was added. The
+	# handed-over keys are not lost.
 	write "$DEBUG/fail_next_load" 1
 	check_fails "injected load failure reported" "kexec_file_load failed" load_capture
-	check_eq "failed load leaves no key blob" "pages=0 readable=0" "$(blob_state)"
+	check_blob_unmapped "a failed load keeps the handed-over keys, unmapped"
 	check "load after a failed load" load_capture
 	third=$(blob_addr)
 	if [ "$first" != "$second" ] || [ "$second" != "$third" ]; then
@@ -209,33 +267,58 @@ load_capture_kernel() {
 		fail "key blob placed at a new random address on reload" "3 loads at $first"
 	fi
 
+	# Fail closed: a load whose blob cannot be unmapped fails and wipes that blob; a
+	# reload that cannot map the kept blob back fails and leaves the loaded image.
+	write "$DEBUG/fail_next_unmap" 1
+	check_fails "a load whose blob cannot be unmapped fails" "kexec_file_load failed" load_capture
+	check_pages_wiped "the refused load's blob is wiped" "$(placed_addr)" "$(placed_size)"
+	check_blob_unmapped "the handed-over keys survive a refused load, unmapped"
+	check "load after a refused load" load_capture
+	write "$DEBUG/fail_next_map" 1
+	check_fails "a reload that cannot map the kept blob back fails" "kexec_file_load failed" load_capture
+	check_eq "the loaded crash image stays" 1 "$(cat /sys/kernel/kexec_crash_loaded)"
+	check_blob_unmapped "its key blob stays unmapped"
+	check "kernel log says why" sh -c "dmesg | grep -q 'cannot map the key blob back'"
+
+	set -- "$(placed_addr)" "$(placed_size)"
 	write "$DEBUG/skip_next_wipe" 1
-	check "unload with the wipe skipped (test only)" kexec -s -p -u
-	check_unwiped_blob_seen
+	check "reload with the wipe skipped (test only)" load_capture
+	if [ "$(placed_addr)" = "$1" ]; then
+		pass "memory check sees a key blob whose wipe was skipped (control: same place)"
+	else
+		check_unwiped_blob_seen "$1" "$2"
+	fi
 
-	check "load before unloading" load_capture
+	# A kdump service restart: unload, load. The keys wait, unmapped, in between.
 	check "unload" kexec -s -p -u
-	check_eq "unload drops the key blob" "pages=0 readable=0" "$(blob_state)"
-	check_last_blob_wiped "unload wipes the key blob's memory"
-
-	# The legacy kexec_load() replaces or removes the crash image too: the blob must go.
-	# (An unload: a legacy load needs kallsyms and /proc/kcore on x86, which the matrix
-	# kernels leave out; both take the same path through the patched kexec_load().)
-	check "load before a legacy unload" load_capture
+	check_eq "no crash image after the unload" 0 "$(cat /sys/kernel/kexec_crash_loaded)"
+	check_blob_unmapped "unload keeps the handed-over keys, unmapped"
+	check "load after an unload (kdump service restart)" load_capture
 	check "legacy kexec_load() unload (kexec -c -p -u)" kexec -c -p -u
-	check_eq "legacy unload drops the key blob" "pages=0 readable=0" "$(blob_state)"
-	check_last_blob_wiped "legacy unload wipes the key blob's memory"
-	# The crash takes its keys from a reuse reload after the logon keys were revoked:
-	# only the previous blob can have provided them.
+	check_blob_unmapped "legacy unload keeps the keys too"
+
+	# Removing every volume, then unloading, leaves nothing: the memory is zero.
+	check "load before removing the volumes" load_capture
+	check "crashkey remove all three" sh -c \
+		"crashkey remove $(uuid_of vda) && crashkey remove $(uuid_of vdb) && crashkey remove $(uuid_of vdc)"
+	check "unload with no volume registered" kexec -s -p -u
+	check_eq "no key blob left" "pages=0 readable=0" "$(blob_state)"
+	check_pages_wiped "its memory is zero" "$(placed_addr)" "$(placed_size)"
+	check "crashkey add all three again" register_all_again
+
 	check "load with the registered keys" load_capture
-	check "revoke the registered logon keys" revoke_registered_keys
-	write "$KEYS/reuse" 1
+	if [ "$HIBERNATION" = yes ]; then
+		check_fails "hibernation refused while keys are handed over" \
+			"Device or resource busy" write /sys/power/state disk
+	fi
+	check "CPU 1 offline with keys loaded" write /sys/devices/system/cpu/cpu1/online 0
+	check "CPU 1 online again" write /sys/devices/system/cpu/cpu1/online 1
 	# The runner may ask for the crash with the blob at an end of its window.
 	case "$(placement)" in
 	lowest) write "$DEBUG/place_next_load" 1 ;;
 	highest) write "$DEBUG/place_next_load" 2 ;;
 	esac
-	check "final load: reuse=1 with every logon key revoked" load_capture
+	check "final load, every key from the previous blob" load_capture
 	check_blob_unmapped "key blob pages not present before the crash"
 	check_boundary_placement
 	# Test only: leave the address and its offset in the crash region for the
@@ -260,10 +343,14 @@ crash() {	# crash STAGE: end the stage with a kernel crash
 }
 
 stage_setup() {
-	if [ "$(placement)" = random ]; then plan setup 46; else plan setup 47; fi
+	n=$((7 + 11 + 3 + LOAD_CHECKS))
+	[ "$HIBERNATION" = yes ] && n=$((n + 1))
+	[ "$(placement)" = random ] || n=$((n + 1))
+	plan setup $n
 	create_volumes
 	check_configfs_validation
 	register_keys
+	keyctl add logon crashkey-test:control "$(control_key)" @u > /dev/null
 	load_capture_kernel
 	crash setup
 }
@@ -356,6 +443,29 @@ check_handover_hidden_devicetree() {
 	fi
 }
 
+# A volume's key from its LUKS header and passphrase, in hex: the needle of the scans.
+volume_key_hex() {
+	cryptsetup luksDump --dump-volume-key --batch-mode \
+		--key-file "$(passphrase_file "$1")" "/dev/$1" |
+		sed -n '/^MK dump:/,$p' | sed 's/^MK dump://' | tr -d ' \t\n'
+}
+
+# The crashed kernel's memory, searched for the key of vdc (registered, never open while
+# its key was handed over): it may be only in the blob, which the vmcore leaves out. The
+# control key, left in a keyring on purpose, must be found. 2 checks.
+check_vmcore_scan() {
+	vk=$(volume_key_hex vdc)
+	if [ ${#vk} != 128 ]; then
+		fail "vmcore holds no copy of a handed-over key" "no 64-byte key of vdc (${#vk} hex digits)"
+		fail "vmcore scan finds the control key left in a keyring" "not run"
+		return
+	fi
+	# shellcheck disable=SC2046 # two counts
+	set -- $(printf '%s\n%s\n' "$(control_key | od -An -v -tx1)" "$vk" | keyscan /proc/vmcore)
+	check_eq "vmcore scan finds the control key left in a keyring" yes "$([ "${1:-0}" -gt 0 ] && echo yes)"
+	check_eq "vmcore holds no copy of a handed-over key" 0 "${2:-none}"
+}
+
 save_vmcore() {
 	grep -q ' /mnt ' /proc/mounts || return 1
 	cp /proc/vmcore /mnt/vmcore || return 1
@@ -397,7 +507,7 @@ stage_capture() {
 		capture_tampered
 		return
 	fi
-	plan capture $((13 + $(handover_checks)))
+	plan capture $((15 + $(handover_checks)))
 	check "configfs offers only restore" test -e "$KEYS/restore" -a ! -e "$KEYS/count"
 	check_failed_restore
 	step "capture kernel up: crashkey unlock, no passphrase"
@@ -419,6 +529,7 @@ stage_capture() {
 	check_handover_hidden
 	step "saving /proc/vmcore ($(stat -c %s /proc/vmcore) bytes) onto vda"
 	check "vmcore copied onto the encrypted volume" save_vmcore
+	check_vmcore_scan
 	umount /mnt
 	close_volumes
 }
@@ -426,7 +537,7 @@ stage_capture() {
 # ---- verify: fresh boot with passphrases ------------------------------------
 
 stage_verify() {
-	plan verify 6
+	if [ "$(placement)" = random ]; then plan verify 10; else plan verify 6; fi
 	step "fresh boot: opening the volumes with their passphrases"
 	open_with_passphrases
 	mount "$(mapping_of vda)" /mnt
@@ -437,5 +548,35 @@ stage_verify() {
 			"$(canary_hash "$v")"
 	done
 	umount /mnt
+	if [ "$(placement)" = random ]; then
+		kexec_into_next_kernel
+		return
+	fi
 	close_volumes
+}
+
+# ---- kexeced: the kernel that kexec -e started from the verify boot -----------
+
+# The verify boot loads keys again, then leaves by kexec -e, as a reboot into the next
+# kernel does; that kernel (same crash reservation) reads where the blob was.
+kexec_into_next_kernel() {
+	check "crashkey add all three" register_all_again
+	write "$DEBUG/place_next_load" 1
+	check "load keys with the capture kernel" load_capture
+	check_blob_unmapped "key blob pages not present before kexec -e"
+	check "kexec -s -l the next kernel" kexec -s -l /boot/kernel --initrd=/boot/capture.cpio.xz \
+		--append="console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 kunit.enable=0 crashkey.stage=kexeced crashkey.blob=$(placed_addr),$(placed_size)"
+	close_volumes
+	stage_done verify
+	step "leaving with kexec -e"
+	sync
+	kexec -e
+	fail "kexec -e" "returned"
+}
+
+stage_kexeced() {
+	plan kexeced 1
+	blob=$(sed -n 's/.*crashkey\.blob=\(0x[0-9a-f]*\),\([0-9]*\).*/\1 \2/p' /proc/cmdline)
+	# shellcheck disable=SC2086 # address and size
+	check_pages_wiped "kexec -e wiped the key blob before leaving the kernel" $blob
 }

@@ -9,9 +9,9 @@
  *  1. its kexec_file loader calls crash_dm_crypt_load_keys() for a crash
  *     image and tells the kdump kernel where the blob went
  *     (crash_dm_crypt_range() gives the location);
- *  2. early in the kdump kernel it finds that range, keeps every allocator
- *     away from it, hides the pointer from userspace and calls
- *     crash_dm_crypt_set_handover();
+ *  2. early in the kdump kernel it finds that range, hands it to
+ *     crash_dm_crypt_set_handover(), which checks it, keeps every allocator
+ *     away from it if that says so, and hides the pointer from userspace;
  *  3. arch_crash_dm_crypt_set_present() maps or unmaps the blob's pages in
  *     the kernel's own linear mapping of the running kernel.
  */
@@ -24,8 +24,13 @@ struct kimage;
 
 #ifdef CONFIG_CRASH_DM_CRYPT
 /* kexec_load/kexec_file_load, kexec lock held, crash images only. */
-void crash_dm_crypt_begin_load(void);
+int crash_dm_crypt_begin_load(void);
 void crash_dm_crypt_end_load(struct kimage *failed);
+/* kexec_file_load, before the image is installed. */
+int crash_dm_crypt_hide_keys(struct kimage *image);
+/* Crash hot-plug: this segment is not present, do not look into it. */
+bool crash_dm_crypt_is_keys_segment(const struct kimage *image,
+				    unsigned int index);
 
 /* Arch loader: add the key blob as a segment at a random page in [min, max]. */
 int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
@@ -33,15 +38,31 @@ int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 bool crash_dm_crypt_range(const struct kimage *image, unsigned long *start,
 			  unsigned long *end);
 
-/* Arch early boot code of the kdump kernel, once the range is reserved. */
-void crash_dm_crypt_set_handover(phys_addr_t addr, size_t size);
+/* Arch early boot code of the kdump kernel: reserve the range if true. */
+bool crash_dm_crypt_set_handover(u64 addr, u64 size);
 
 /* Arch backend. */
 int arch_crash_dm_crypt_set_present(phys_addr_t addr, size_t size,
 				    bool present);
 #else
-static inline void crash_dm_crypt_begin_load(void) { }
+static inline int crash_dm_crypt_begin_load(void)
+{
+	return 0;
+}
+
 static inline void crash_dm_crypt_end_load(struct kimage *failed) { }
+
+static inline int crash_dm_crypt_hide_keys(struct kimage *image)
+{
+	return 0;
+}
+
+static inline bool crash_dm_crypt_is_keys_segment(const struct kimage *image,
+						  unsigned int index)
+{
+	return false;
+}
+
 static inline int crash_dm_crypt_load_keys(struct kimage *image,
 					   unsigned long min,
 					   unsigned long max)
@@ -56,8 +77,10 @@ static inline bool crash_dm_crypt_range(const struct kimage *image,
 	return false;
 }
 
-static inline void crash_dm_crypt_set_handover(phys_addr_t addr,
-					       size_t size) { }
+static inline bool crash_dm_crypt_set_handover(u64 addr, u64 size)
+{
+	return false;
+}
 #endif
 
 #endif /* _LINUX_CRASH_DM_CRYPT_H */

@@ -9,6 +9,7 @@
  * decompressed kernel, which is written without looking at reservations:
  * like the initrd, it is then moved first, and no copy is left behind.
  */
+#include <linux/crash_key_blob.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include <asm/physmem_info.h>
@@ -26,6 +27,7 @@ void reserve_crash_dm_crypt_keys(void)
 	if (!size || !parmarea.oldmem_size)
 		return;
 	if (!IS_ALIGNED(start, PAGE_SIZE) || !IS_ALIGNED(size, PAGE_SIZE) ||
+	    size > ALIGN(CRASH_KEY_BLOB_MAX_LEN, PAGE_SIZE) ||
 	    start + size < start || start + size > parmarea.oldmem_size) {
 		boot_printk("crash_dm_crypt: malformed key blob location, ignored\n");
 		return;

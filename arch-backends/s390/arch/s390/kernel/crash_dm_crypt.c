@@ -77,6 +77,6 @@ void __init crash_dm_crypt_reserve_keys(void)
 
 	if (!get_physmem_reserved(RR_CRASH_DM_CRYPT, &addr, &size))
 		return;
-	memblock_reserve(addr, size);
-	crash_dm_crypt_set_handover(addr, size);
+	if (crash_dm_crypt_set_handover(addr, size))
+		memblock_reserve(addr, size);
 }

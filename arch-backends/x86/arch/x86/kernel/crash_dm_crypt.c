@@ -71,11 +71,6 @@ void __init crash_dm_crypt_parse_setup_data(u64 pa_data, u32 data_len)
 	memzero_explicit(keys, sizeof(*keys));
 	early_memunmap(sd, data_len);
 
-	if (!size || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(size) ||
-	    addr + size < addr) {
-		pr_err("malformed key blob location, ignored\n");
-		return;
-	}
-	memblock_reserve(addr, size);
-	crash_dm_crypt_set_handover(addr, size);
+	if (crash_dm_crypt_set_handover(addr, size))
+		memblock_reserve(addr, size);
 }
