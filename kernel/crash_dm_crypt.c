@@ -886,6 +886,11 @@ bool crash_dm_crypt_range(const struct kimage *image, unsigned long *start,
 	return true;
 }
 
+bool crash_dm_crypt_keys_kept(void)
+{
+	return READ_ONCE(kept.size);
+}
+
 bool crash_dm_crypt_is_keys_segment(const struct kimage *image,
 				    unsigned int index)
 {
@@ -936,7 +941,7 @@ static struct notifier_block wipe_on_reboot = {
 static int refuse_hibernation(struct notifier_block *nb, unsigned long action,
 			      void *data)
 {
-	if (action != PM_HIBERNATION_PREPARE || !READ_ONCE(kept.size))
+	if (action != PM_HIBERNATION_PREPARE || !crash_dm_crypt_keys_kept())
 		return NOTIFY_DONE;
 	pr_err("hibernation refused: volume keys are handed to the crash kernel; remove the registered volumes and unload it (kexec -p -u) first\n");
 	return notifier_from_errno(-EBUSY);

@@ -230,7 +230,7 @@ register_all_again() {
 
 # Loading, reloading and unloading, with the keys only in the blob after the first load.
 # LOAD_CHECKS checks, one more with HIBERNATION=yes.
-LOAD_CHECKS=42
+LOAD_CHECKS=43
 load_capture_kernel() {
 	step "loading the capture kernel with kexec -s -p"
 	check_eq "no key blob before any load" "pages=0 readable=0" "$(blob_state)"
@@ -293,6 +293,8 @@ load_capture_kernel() {
 	check "unload" kexec -s -p -u
 	check_eq "no crash image after the unload" 0 "$(cat /sys/kernel/kexec_crash_loaded)"
 	check_blob_unmapped "unload keeps the handed-over keys, unmapped"
+	check_fails "the crash region cannot shrink under the waiting keys" \
+		"Device or resource busy" write /sys/kernel/kexec_crash_size 0
 	check "load after an unload (kdump service restart)" load_capture
 	check "legacy kexec_load() unload (kexec -c -p -u)" kexec -c -p -u
 	check_blob_unmapped "legacy unload keeps the keys too"

@@ -28,6 +28,8 @@ int crash_dm_crypt_begin_load(void);
 void crash_dm_crypt_end_load(struct kimage *failed);
 /* kexec_file_load, before the image is installed. */
 int crash_dm_crypt_hide_keys(struct kimage *image);
+/* Handed-over keys wait in the crash region (crash_shrink_memory()). */
+bool crash_dm_crypt_keys_kept(void);
 /* Crash hot-plug: this segment is not present, do not look into it. */
 bool crash_dm_crypt_is_keys_segment(const struct kimage *image,
 				    unsigned int index);
@@ -55,6 +57,11 @@ static inline void crash_dm_crypt_end_load(struct kimage *failed) { }
 static inline int crash_dm_crypt_hide_keys(struct kimage *image)
 {
 	return 0;
+}
+
+static inline bool crash_dm_crypt_keys_kept(void)
+{
+	return false;
 }
 
 static inline bool crash_dm_crypt_is_keys_segment(const struct kimage *image,
