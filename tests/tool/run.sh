@@ -244,6 +244,24 @@ fi
 echo "# crashkey: $CK"
 echo "# volume: $IMG UUID $UUID loop ${LOOP:-none}"
 
+# ---- the binary ----
+
+# A function of ours exported under a library's name takes that name's place
+# inside the library: libcryptsetup called our uuid_parse() with a 16-byte
+# uuid_t, which wrote 37 bytes into it.
+begin "crashkey exports no function that a library it links defines"
+LIBS=$(ldd "$CK" | awk '$3 ~ /^\// { print $3 }')
+# Functions only: data the libraries' code refers to (stdout, optind) is defined in
+# the executable by copy relocations, as in every program.
+OURS=$(nm -D --defined-only "$CK" | awk '$2 ~ /^[TWi]$/ { sub(/@.*/, "", $3); print $3 }' | sort -u)
+[ -n "$LIBS" ] || fail "ldd found no library"
+for lib in $LIBS; do
+	CLASH=$(nm -D --defined-only "$lib" | awk '{ sub(/@.*/, "", $NF); print $NF }' |
+		sort -u | comm -12 - <(printf '%s\n' "$OURS") | tr '\n' ' ')
+	[ -z "$CLASH" ] || fail "exported by crashkey and $lib: $CLASH"
+done
+end
+
 # ---- command line ----
 
 begin "--help exits 0 and shows the commands"

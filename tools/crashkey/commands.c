@@ -145,7 +145,7 @@ static int open_target(const char *arg, struct crypt_device **cd,
 	int ret;
 
 	*path = NULL;
-	if (stat(arg, &st) < 0 && uuid_parse(arg, wanted)) {
+	if (stat(arg, &st) < 0 && uuid_canonical(arg, wanted)) {
 		ret = luks_scan(&devs);
 		if (ret < 0) {
 			ck_error("cannot list block devices: %s",
@@ -323,7 +323,7 @@ static int target_uuid(const char *arg, char uuid[UUID_BUF_LEN])
 	struct stat st;
 	int ret;
 
-	if (stat(arg, &st) < 0 && uuid_parse(arg, uuid))
+	if (stat(arg, &st) < 0 && uuid_canonical(arg, uuid))
 		return 0;
 	ret = luks_open(arg, &cd, uuid);
 	if (ret < 0) {

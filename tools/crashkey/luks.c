@@ -69,7 +69,7 @@ int luks_open(const char *path, struct crypt_device **cd,
 	if (ret < 0)
 		goto fail;
 	hdr_uuid = crypt_get_uuid(*cd);
-	if (!hdr_uuid || !uuid_parse(hdr_uuid, uuid)) {
+	if (!hdr_uuid || !uuid_canonical(hdr_uuid, uuid)) {
 		ret = -EPROTO;
 		goto fail;
 	}

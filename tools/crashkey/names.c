@@ -38,7 +38,7 @@ bool uuid_is_canonical(const char *s)
 	return true;
 }
 
-bool uuid_parse(const char *in, char out[UUID_BUF_LEN])
+bool uuid_canonical(const char *in, char out[UUID_BUF_LEN])
 {
 	size_t i;
 

@@ -32,7 +32,7 @@ bool uuid_is_canonical(const char *s);
  * Canonicalise a UUID written in either case into @out. Accepts an optional
  * "UUID=" prefix as in fstab and crypttab. False if @in is not a UUID.
  */
-bool uuid_parse(const char *in, char out[UUID_BUF_LEN]);
+bool uuid_canonical(const char *in, char out[UUID_BUF_LEN]);
 
 /* The default key description for a volume. */
 void desc_default(const char *uuid, char out[KEY_DESC_MAX_LEN + 1]);
