@@ -1075,7 +1075,7 @@ static int restore_keys(void)
 	ret = PTR_ERR_OR_ZERO(ctx.keyring);
 	if (ret)
 		goto out_free;
-	blob = memremap(handover_addr, handover_size, MEMREMAP_WB);
+	blob = arch_crash_dm_crypt_map_handover(handover_addr, handover_size);
 	if (!blob) {
 		ret = -ENOMEM;
 		goto out_keyring;
@@ -1195,7 +1195,7 @@ static int __init crash_dm_crypt_init(void)
 
 	if (handover_size && handover_in_place() && !is_kdump_kernel()) {
 		/* Booted normally with a stale hand-over: drop it. */
-		blob = memremap(handover_addr, handover_size, MEMREMAP_WB);
+		blob = arch_crash_dm_crypt_map_handover(handover_addr, handover_size);
 		if (blob)
 			discard_handover(blob);
 	}

@@ -10,6 +10,7 @@
  */
 #define pr_fmt(fmt) "crash_dm_crypt: " fmt
 
+#include <linux/cc_platform.h>
 #include <linux/crash_dm_crypt.h>
 #include <linux/kexec.h>
 #include <linux/memblock.h>
@@ -27,6 +28,19 @@ int arch_crash_dm_crypt_set_present(phys_addr_t addr, size_t size,
 	int pages = size >> PAGE_SHIFT;
 
 	return present ? set_memory_p(va, pages) : set_memory_np(va, pages);
+}
+
+/*
+ * kdump kernel: the old kernel wrote the blob through its encrypted linear
+ * map (SME, SEV, TDX). The range is not RAM here, so memremap() would map it
+ * decrypted and read ciphertext; map it the way /proc/vmcore reads old
+ * memory under encryption instead.
+ */
+void *arch_crash_dm_crypt_map_handover(phys_addr_t addr, size_t size)
+{
+	if (cc_platform_has(CC_ATTR_MEM_ENCRYPT))
+		return (void __force *)ioremap_encrypted(addr, size);
+	return memremap(addr, size, MEMREMAP_WB);
 }
 
 /* Running kernel: chain a node describing @image's blob into @params. */
