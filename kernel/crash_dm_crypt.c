@@ -40,6 +40,7 @@
 #include <linux/suspend.h>
 #include <linux/uaccess.h>
 #include <linux/uuid.h>
+#include <linux/vmalloc.h>
 #include <asm/sections.h>
 #include <keys/user-type.h>
 
@@ -899,6 +900,32 @@ bool crash_dm_crypt_is_keys_segment(const struct kimage *image,
 }
 
 /*
+ * Zero pages whatever the linear map says of them (not present, read-only
+ * while a crash image is protected): through a writable alias of their own.
+ */
+static void wipe_through_alias(phys_addr_t addr, size_t size)
+{
+	unsigned int i, n = size >> PAGE_SHIFT;
+	struct page **pages;
+	void *alias = NULL;
+
+	pages = kmalloc_array(n, sizeof(*pages), GFP_KERNEL);
+	if (pages) {
+		for (i = 0; i < n; i++)
+			pages[i] = pfn_to_page(PHYS_PFN(addr) + i);
+		alias = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+		kfree(pages);
+	}
+	if (!alias) {
+		pr_err("cannot map the key blob to wipe it\n");
+		return;
+	}
+	if (!skip_wipe())
+		memzero_explicit(alias, size);
+	vunmap(alias);
+}
+
+/*
  * Reboot, power-off and kexec -e: the next kernel may use the crash region as
  * RAM. (A crash kexec runs no notifier and keeps the blob.) The crash image
  * goes with its keys: booted with a wiped blob, the purgatory's digest check
@@ -908,20 +935,24 @@ static int wipe_kept_blob(struct notifier_block *nb, unsigned long action,
 			  void *data)
 {
 	/* kernel_kexec() calls the notifiers with the kexec lock held. */
-	bool locked = !kexec_in_progress;
+	bool locked = false;
+	int tries;
 
-	if (locked)
-		while (!kexec_trylock())
-			msleep(20);	/* a load in progress always ends */
+	/*
+	 * A load in progress ends soon; a holder that died (an oops) never
+	 * does, and the keys must not outlive the kernel either way.
+	 */
+	for (tries = 0; !kexec_in_progress && !locked && tries < 250; tries++) {
+		locked = kexec_trylock();
+		if (!locked)
+			msleep(20);
+	}
 	if (kept.size) {
 		if (kexec_crash_image) {
 			arch_kexec_unprotect_crashkres();
 			kimage_free(xchg(&kexec_crash_image, NULL));
 		}
-		if (arch_crash_dm_crypt_set_present(kept.addr, kept.size, true))
-			pr_err("cannot map the key blob to wipe it\n");
-		else
-			wipe_region(kept.addr, kept.size);
+		wipe_through_alias(kept.addr, kept.size);
 		kept.size = 0;
 		forget_handed_over_unlocked("the machine goes down");
 	}
