@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
+
 #define MAX_KEYS	8
 #define MAX_KEY_LEN	512
 #define CHUNK		(1 << 20)
@@ -24,17 +26,6 @@ struct needle {
 	size_t len;
 	unsigned long hits;
 };
-
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* One line of hex digits (blanks ignored) into @n; 0 if it holds a key. */
 static int parse_key(const char *line, struct needle *n)

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "../helpers/hex.h"
+
 #define HDR_LEN		24u
 #define ENT_LEN		24u
 #define DIGEST_LEN	32u
@@ -1301,17 +1303,6 @@ static const struct vector_spec vector_specs[] = {
 	{ "5a5a5a5a-a5a5-4a5a-a5a5-5a5a5a5a5a5a", NULL, 128, 255 },
 };
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Parse @n bytes of hex from @s (dashes skipped); true if @s is all used. */
 static bool parse_hex(const char *s, size_t slen, u8 *out, size_t n)
 {
@@ -1326,8 +1317,8 @@ static bool parse_hex(const char *s, size_t slen, u8 *out, size_t n)
 		}
 		if (got == n || i + 1 >= slen)
 			return false;
-		hi = hexval(s[i]);
-		lo = hexval(s[i + 1]);
+		hi = hex_value(s[i]);
+		lo = hex_value(s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out[got++] = (u8)(hi << 4 | lo);
