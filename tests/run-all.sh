@@ -11,6 +11,10 @@ set -uo pipefail
 unset MAKEFLAGS MAKEOVERRIDES MFLAGS MAKELEVEL
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${CRASHKEY_CACHE:-/var/cache/crashkey}
+# Host build output, one directory per checkout: make's dependency files name the sources
+# by absolute path, and those of another clone (CI's, say) stop make when it is gone.
+HOST_BUILD=$CACHE/build/host-$(printf '%s' "$TOP" | cksum | cut -d' ' -f1)
+export HOST_BUILD
 LOGDIR=$CACHE/test-logs
 HOST=1 MATRIX=1
 case "${1:-}" in
@@ -51,8 +55,8 @@ run_suite() {
 }
 
 tool_suite() {
-	make -s -C "$TOP/tools/crashkey" O="$CACHE/build/host/tool" &&
-		"$TOP/tests/tool/run.sh" "$CACHE/build/host/tool/crashkey"
+	make -s -C "$TOP/tools/crashkey" O="$HOST_BUILD/tool" &&
+		"$TOP/tests/tool/run.sh" "$HOST_BUILD/tool/crashkey"
 }
 
 host_suites() {
@@ -61,7 +65,7 @@ host_suites() {
 	run_suite ci-engines "$TOP/tests/ci-engines-check.sh"
 	run_suite unchanged-selftest "$TOP/tests/unchanged-selftest.sh"
 	run_suite ksrc-selftest "$TOP/tests/ksrc-selftest.sh"
-	run_suite host-unit make -s -C "$TOP/tests/host" check O="$CACHE/build/host"
+	run_suite host-unit make -s -C "$TOP/tests/host" check O="$HOST_BUILD/unit"
 	run_suite tool tool_suite
 }
 

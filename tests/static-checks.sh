@@ -9,6 +9,8 @@
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${CRASHKEY_CACHE:-/var/cache/crashkey}
+# One per checkout, as in tests/run-all.sh (which sets it).
+HOST_BUILD=${HOST_BUILD:-$CACHE/build/host-$(printf '%s' "$TOP" | cksum | cut -d' ' -f1)}
 # shellcheck source=tests/tap.sh
 . "$TOP/tests/tap.sh"
 
@@ -152,7 +154,7 @@ check_uapi_headers() {
 
 check_tool() {
 	local out status
-	out=$(make -s -C "$TOP/tools/crashkey" analyze O="$CACHE/build/host/analyze" 2>&1)
+	out=$(make -s -C "$TOP/tools/crashkey" analyze O="$HOST_BUILD/analyze" 2>&1)
 	status=$?
 	tap "$status" "tools/crashkey: make analyze (gcc -fanalyzer, cppcheck)" "$out"
 }
