@@ -83,8 +83,8 @@ assemble_guest() {
 	mkdir -p "$root/etc/crashkey"
 	cp "$CRASHKEY_TOP/ci-matrix/guest/lib.sh" "$root/etc/crashkey/lib.sh"
 	cp "$CRASHKEY_TOP/ci-matrix/scenarios/$SCENARIO.sh" "$root/etc/crashkey/scenario.sh" || return
-	printf 'CONSOLE=%s\nCAPTURE_CMDLINE="%s"\nHANDOVER=%s\nHIBERNATION=%s\nCRASHKERNEL=%s\n' \
-		"$CONSOLE" "$CAPTURE_CMDLINE" "$HANDOVER" "$HIBERNATION" "$CRASHKERNEL" \
+	printf 'CONSOLE=%s\nCAPTURE_CMDLINE="%s"\nHANDOVER=%s\nHIBERNATION=%s\nCRASHKERNEL=%s\nCPUS=%s\n' \
+		"$CONSOLE" "$CAPTURE_CMDLINE" "$HANDOVER" "$HIBERNATION" "$CRASHKERNEL" "$SMP" \
 		> "$root/etc/crashkey/arch.env"
 	# xz keeps the capture initrd small, as a real kdump initrd is kept: on s390x the key
 	# blob's lowest page then lies under the kdump kernel's decompressed image.
@@ -141,7 +141,7 @@ boot() {
 	: > "$log.events"
 	t0=$(now)
 	# shellcheck disable=SC2086 # QEMU_ARGS is a list of arguments
-	timeout "$limit" "$QEMU" $QEMU_ARGS -m "$MEMORY" -smp 2 -nodefaults -no-reboot \
+	timeout "$limit" "$QEMU" $QEMU_ARGS -m "$MEMORY" -smp "$SMP" -nodefaults -no-reboot \
 		-display none -serial "file:$log" "${disks[@]}" \
 		-kernel "$KERNEL" -initrd "$WORK/initramfs.cpio.gz" \
 		-append "console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 crashkey.stage=$stage crashkey.place=$PLACEMENT $kunit $EXTRA_CMDLINE" &
