@@ -199,7 +199,8 @@ placed_addr() { last_placed | cut -d' ' -f1; }
 placed_size() { last_placed | cut -d' ' -f2; }
 
 # The control that shows the memory check can fail: a blob left unwiped on purpose at
-# ADDR must be seen; then it is zeroed through /dev/mem, as the kernel would have.
+# ADDR must be seen. zero_leftover zeroes it later, as the kernel would have: not while a
+# crash image is loaded, when x86 and s390 keep the crash region read-only.
 check_unwiped_blob_seen() {	# check_unwiped_blob_seen ADDR SIZE
 	name="memory check sees a key blob whose wipe was skipped (control)"
 	set -- "$1" "$2" "$(scan_pages "$1" "$2")"
@@ -208,7 +209,14 @@ check_unwiped_blob_seen() {	# check_unwiped_blob_seen ADDR SIZE
 	"$2 "*) pass "$name" ;;
 	*) fail "$name" "read, non-zero: $3 of $2" ;;
 	esac
+	leftover="$1 $2"
+}
+
+zero_leftover() {
+	# shellcheck disable=SC2086 # address and size
+	set -- ${leftover:-0 0}
 	dd if=/dev/zero of=/dev/mem bs=4096 seek=$(($1 / 4096)) count=$(($2 / 4096)) 2>/dev/null
+	leftover=
 }
 
 # A reload moves the blob: where it was must be zero now. 2 checks.
@@ -308,6 +316,7 @@ load_capture_kernel() {
 
 	# A kdump service restart: unload, load. The keys wait, unmapped, in between.
 	check "unload" kexec -s -p -u
+	zero_leftover
 	check_eq "no crash image after the unload" 0 "$(cat /sys/kernel/kexec_crash_loaded)"
 	check_blob_unmapped "unload keeps the handed-over keys, unmapped"
 	check_fails "the crash region cannot shrink under the waiting keys" \
