@@ -1033,6 +1033,15 @@ static bool handover_in_place(void)
 	return false;
 }
 
+VISIBLE_IF_KUNIT void *crash_dm_crypt_map_handover(phys_addr_t addr,
+						   size_t size)
+{
+	if (IS_ENABLED(CONFIG_ARCH_HAS_CRASH_DM_CRYPT_MAP))
+		return arch_crash_dm_crypt_map_handover(addr, size);
+	return memremap(addr, size, MEMREMAP_WB);
+}
+EXPORT_SYMBOL_IF_KUNIT(crash_dm_crypt_map_handover);
+
 /* Wipe the handed-over blob and give its pages back if they are RAM. */
 static void discard_handover(void *blob)
 {
@@ -1106,7 +1115,7 @@ static int restore_keys(void)
 	ret = PTR_ERR_OR_ZERO(ctx.keyring);
 	if (ret)
 		goto out_free;
-	blob = arch_crash_dm_crypt_map_handover(handover_addr, handover_size);
+	blob = crash_dm_crypt_map_handover(handover_addr, handover_size);
 	if (!blob) {
 		ret = -ENOMEM;
 		goto out_keyring;
@@ -1226,7 +1235,7 @@ static int __init crash_dm_crypt_init(void)
 
 	if (handover_size && handover_in_place() && !is_kdump_kernel()) {
 		/* Booted normally with a stale hand-over: drop it. */
-		blob = arch_crash_dm_crypt_map_handover(handover_addr, handover_size);
+		blob = crash_dm_crypt_map_handover(handover_addr, handover_size);
 		if (blob)
 			discard_handover(blob);
 	}

@@ -15,6 +15,7 @@ int crash_dm_crypt_place(unsigned long min, unsigned long max,
 			 unsigned long memsz, crash_dm_crypt_try_fn try_at,
 			 void *arg);
 bool crash_dm_crypt_handover_valid(u64 addr, u64 size);
+void *crash_dm_crypt_map_handover(phys_addr_t addr, size_t size);
 #endif
 
 #endif /* _KERNEL_CRASH_DM_CRYPT_INTERNAL_H */

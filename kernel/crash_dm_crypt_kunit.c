@@ -471,7 +471,7 @@ static void handover_map_reads_memory(struct kunit *test)
 	if (!crashk_res.end || kexec_crash_image)
 		kunit_skip(test, "no crash region, or a crash image is loaded");
 	memset(phys_to_virt(phys), 0x5a, PAGE_SIZE);
-	mapped = arch_crash_dm_crypt_map_handover(phys, PAGE_SIZE);
+	mapped = crash_dm_crypt_map_handover(phys, PAGE_SIZE);
 	KUNIT_ASSERT_NOT_NULL(test, mapped);
 	KUNIT_EXPECT_EQ(test, mapped[0], 0x5a);
 	KUNIT_EXPECT_EQ(test, mapped[PAGE_SIZE - 1], 0x5a);

@@ -18,7 +18,6 @@
 #ifndef _LINUX_CRASH_DM_CRYPT_H
 #define _LINUX_CRASH_DM_CRYPT_H
 
-#include <linux/io.h>
 #include <linux/types.h>
 
 struct kimage;
@@ -48,16 +47,11 @@ bool crash_dm_crypt_set_handover(u64 addr, u64 size);
 int arch_crash_dm_crypt_set_present(phys_addr_t addr, size_t size,
 				    bool present);
 
-/* kdump kernel: map the handed-over blob; undone by memunmap(). */
-#ifdef CONFIG_ARCH_HAS_CRASH_DM_CRYPT_MAP
+/*
+ * With ARCH_HAS_CRASH_DM_CRYPT_MAP (memory encryption): the kdump kernel's
+ * mapping of the handed-over blob, undone by memunmap(). Else memremap().
+ */
 void *arch_crash_dm_crypt_map_handover(phys_addr_t addr, size_t size);
-#else
-static inline void *arch_crash_dm_crypt_map_handover(phys_addr_t addr,
-						     size_t size)
-{
-	return memremap(addr, size, MEMREMAP_WB);
-}
-#endif
 #else
 static inline int crash_dm_crypt_begin_load(void)
 {

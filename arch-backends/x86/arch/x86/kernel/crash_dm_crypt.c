@@ -12,6 +12,7 @@
 
 #include <linux/cc_platform.h>
 #include <linux/crash_dm_crypt.h>
+#include <linux/io.h>
 #include <linux/kexec.h>
 #include <linux/memblock.h>
 #include <linux/mm.h>
