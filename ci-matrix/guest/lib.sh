@@ -14,6 +14,16 @@ fail() { echo "crashkey-check: FAIL $1: $2"; }
 plan() { echo "crashkey-plan: $1 $2"; }
 stage_done() { echo "crashkey-stage-done: $1"; }
 
+# drain_console: before the kernel goes away (crash, kexec -e, reboot). What userspace
+# writes to the console waits in the tty's buffer until the UART sends it, and a panic
+# drops what has not gone out yet: arm64 lost a stage's last two lines that way. stty
+# setting the console's own settings again is tcsetattr(TCSADRAIN), which returns only
+# when everything written before it has been sent.
+drain_console() {
+	stty -F /dev/console "$(stty -F /dev/console -g)" ||
+		echo "crashkey-step: could not drain the console; its last lines may be lost"
+}
+
 # check NAME COMMAND...: passes when COMMAND succeeds.
 check() {
 	_name=$1

@@ -369,6 +369,7 @@ crash() {	# crash STAGE: end the stage with a kernel crash
 	stage_done "$1"
 	step "crashing the kernel with sysrq-c"
 	sync
+	drain_console
 	echo c > /proc/sysrq-trigger
 }
 
@@ -604,6 +605,7 @@ kexec_into_next_kernel() {
 	stage_done verify
 	step "leaving with kexec -e"
 	sync
+	drain_console
 	kexec -e
 	fail "kexec -e" "returned"
 }
