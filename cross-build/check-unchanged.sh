@@ -101,8 +101,13 @@ PRISTINE=$(cat "$TREE/.crashkey-base")
 # tree per KSRC): switching KSRC must not turn a warm build dir cold.
 TAG=
 [ "$TREE" = "$CRASHKEY_CACHE/tree" ] || TAG=-$(basename "$(dirname "$TREE")")
-OLD=$CRASHKEY_CACHE/build/$ARCH_NAME-unchanged-pristine$TAG
-NEW=$CRASHKEY_CACHE/build/$ARCH_NAME-unchanged-patched$TAG
+# Both sides build in one source tree and one build directory, one side after the
+# other: SRC holds the pristine tree's files (hard links), and the files the overlay
+# writes are swapped between their pristine and patched versions. One prepared build
+# directory instead of two (a cold prepare is most of this check's time), and the
+# objects of both sides come from the same paths.
+SRC=$CRASHKEY_CACHE/build/$ARCH_NAME-unchanged-src$TAG
+OUT=$CRASHKEY_CACHE/build/$ARCH_NAME-unchanged$TAG
 
 # Everything the verdict depends on, hashed: this script, the config fragments, the
 # compiler, the pristine source (Debian's tarball by path, size and time) and every file
@@ -140,24 +145,46 @@ fi
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+# The two build directories of earlier versions of this check.
+rm -rf "$CRASHKEY_CACHE/build/$ARCH_NAME-unchanged-pristine$TAG" \
+	"$CRASHKEY_CACHE/build/$ARCH_NAME-unchanged-patched$TAG"
 
-kmake() {	# kmake SRC OUT TARGET...
-	local src=$1 out=$2
-	shift 2
-	make -s -C "$src" O="$out" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
+kmake() {
+	make -s -C "$SRC" O="$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
 		CC="ccache ${CROSS_COMPILE}gcc" "$@"
 }
 
-# The same minimal config as the matrix kernels, without the feature and its tests.
-configure() {	# configure SRC OUT
-	mkdir -p "$2"
+# The overlay's files, now and in SRC's last run (a file the overlay no longer writes
+# must come back pristine).
+SWAPPED=$WORK/swapped
+sort -u "$TREE/.crashkey-manifest" "$SRC/.crashkey-swapped" 2>/dev/null > "$SWAPPED" || true
+
+# put_side pristine|patched: every swapped file as that side has it, or absent where
+# that side has none; always a new copy, never a link, so that make takes it for newer
+# than whatever was built from the other side.
+put_side() {
+	local from=$PRISTINE f
+	[ "$1" = pristine ] || from=$TREE
+	while read -r f; do
+		rm -f "$SRC/$f"
+		[ ! -f "$from/$f" ] || printf '%s\n' "$f"
+	done < "$SWAPPED" > "$WORK/present"
+	copy_files "$from" "$SRC" "$WORK/present"
+	SIDE=$1
+}
+
+# The same minimal config as the matrix kernels, without the feature and its tests, from
+# whichever side SRC holds.
+configure() {
+	mkdir -p "$OUT"
 	{ grep -v '^#' "$CRASHKEY_TOP/cross-build/config/common.config"; printf '%s\n' "$CONFIG_LINES"; } \
-		> "$2/fragment"
-	kmake "$1" "$2" tinyconfig >/dev/null
-	(cd "$1" && ARCH=$KARCH CROSS_COMPILE=$CROSS_COMPILE \
-		scripts/kconfig/merge_config.sh -m -O "$2" "$2/.config" "$2/fragment" >/dev/null)
-	kmake "$1" "$2" olddefconfig >/dev/null
-	kmake "$1" "$2" -j"$(nproc)" prepare >/dev/null
+		> "$OUT/fragment"
+	kmake tinyconfig >/dev/null
+	(cd "$SRC" && ARCH=$KARCH CROSS_COMPILE=$CROSS_COMPILE \
+		scripts/kconfig/merge_config.sh -m -O "$OUT" "$OUT/.config" "$OUT/fragment" >/dev/null)
+	kmake olddefconfig >/dev/null
+	kmake -j"$(nproc)" prepare >/dev/null
+	cp "$OUT/.config" "$WORK/$SIDE.config"
 }
 
 # Read by every make of a kbuild run (MAKEFILES=): "crashkey-objs/<dir>" prints what
@@ -173,13 +200,12 @@ crashkey-build/%: FORCE
 	$(Q)$(MAKE) $(build)=$* need-builtin=1 need-modorder=1 $(CRASHKEY_OBJ)
 EOF
 
-# kbuild_lists SRC OUT DIR...: "DIR: objects and subdirs/" for each DIR kbuild can
-# read; directories that do not exist or do not parse for this arch print nothing.
+# kbuild_lists DIR...: "DIR: objects and subdirs/" for each DIR kbuild can read, on the
+# side SRC holds; directories that do not exist or do not parse for this arch print
+# nothing.
 kbuild_lists() {
-	local src=$1 out=$2
-	shift 2
-	MAKEFILES=$WORK/kbuild-query.mk kmake "$src" "$out" -k "${@/#/crashkey-objs/}" \
-		2>"$out/crashkey-query.log" | sed -n 's/^crashkey-objs //p' || true
+	MAKEFILES=$WORK/kbuild-query.mk kmake -k "${@/#/crashkey-objs/}" \
+		2>"$WORK/$SIDE-query.log" | sed -n 's/^crashkey-objs //p' || true
 }
 
 # Patched files that exist in the pristine tree: the changes to existing code.
@@ -248,28 +274,103 @@ tap() {	# tap ok|fail NAME [DETAILS]
 	fi
 }
 
-configure "$PRISTINE" "$OLD"
-configure "$TREE" "$NEW"
-grep -q '^CONFIG_CRASH_DM_CRYPT=y' "$NEW/.config" && die "CRASH_DM_CRYPT is on in $NEW"
+# build_object ROOT OBJ: build OBJ as the full build would, from the side SRC holds.
+build_object() {
+	rm -f "$OUT/$2"
+	if [ "$1" = . ]; then
+		kmake "$2"
+	else
+		MAKEFILES=$WORK/kbuild-query.mk kmake "crashkey-build/$1" CRASHKEY_OBJ="$2"
+	fi
+	[ -f "$OUT/$2" ] || { echo "kbuild left no $2"; return 1; }
+}
+
+# build_all: the object of every file in ROOT, from the side SRC holds. Those of the
+# top-level descent in one make (a make spends seconds before it compiles anything),
+# the others one by one. An object that did not build is built once more alone, for its
+# errors, which go to BUILD_ERROR[file].
+declare -A ROOT BUILD_ERROR
+build_all() {
+	local f obj out
+	local -a top=()
+	BUILD_ERROR=()
+	for f in "${!ROOT[@]}"; do
+		obj=${f%.c}.o
+		rm -f "$OUT/$obj"
+		[ "${ROOT[$f]}" != . ] || top+=("$obj")
+	done
+	[ ${#top[@]} = 0 ] || kmake -k -j"$(nproc)" "${top[@]}" >/dev/null 2>&1 || true
+	for f in "${!ROOT[@]}"; do
+		obj=${f%.c}.o
+		[ -f "$OUT/$obj" ] && continue
+		out=$(build_object "${ROOT[$f]}" "$obj" 2>&1) || BUILD_ERROR[$f]=$out
+	done
+}
+
+# ---- the pristine side: config, object lists, objects ----
+[ -d "$SRC" ] || note "preparing $SRC from $PRISTINE"
+sync_dir "$PRISTINE" "$SRC" "$SWAPPED"
+put_side pristine
+configure
+mapfile -t DIRS < <({ query_dirs; echo "$IMAGE_DIR"; } | sort -u)
+while IFS= read -r line; do LIST_OLD[${line%%:*}]=${line#*: }; done < <(kbuild_lists "${DIRS[@]}")
+[ -n "${LIST_OLD[.]+set}" ] || die "kbuild did not list the top directory: $(tail -n 5 "$WORK/pristine-query.log")"
+
+# The changed C files this config builds, each with the root kbuild reaches it from,
+# built from the pristine side and kept aside.
+declare -A PRISTINE_ERROR
+skipped=0
+for f in $(changed_files .c); do
+	obj=${f%.c}.o
+	dir=$(dirname "$f")
+	if ! root=$(where_built "$dir"); then
+		echo "# skip $f: this config does not build $dir/"
+		skipped=$((skipped + 1))
+	elif [[ " ${LIST_OLD[$dir]} " != *" $obj "* ]]; then
+		echo "# skip $f: this config builds $dir/ but not $obj"
+		skipped=$((skipped + 1))
+	else
+		ROOT[$f]=$root
+	fi
+done
+build_all
+for f in "${!ROOT[@]}"; do
+	obj=${f%.c}.o
+	if [ -n "${BUILD_ERROR[$f]+set}" ]; then
+		PRISTINE_ERROR[$f]=${BUILD_ERROR[$f]}
+	else
+		mkdir -p "$(dirname "$WORK/pristine/$obj")"
+		mv "$OUT/$obj" "$WORK/pristine/$obj"
+	fi
+done
+
+# ---- the patched side, with CRASH_DM_CRYPT=n ----
+# The swapped files are recorded before anything is built from them: an interrupted run
+# still gives every one of them back at the next.
+cp "$TREE/.crashkey-manifest" "$WORK/manifest"
+mv "$WORK/manifest" "$SRC/.crashkey-swapped"
+put_side patched
+configure
+if grep -q '^CONFIG_CRASH_DM_CRYPT=y' "$OUT/.config"; then
+	die "CRASH_DM_CRYPT is on in $OUT"
+fi
+while IFS= read -r line; do LIST_NEW[${line%%:*}]=${line#*: }; done < <(kbuild_lists "${DIRS[@]}")
+build_all
 
 # Kconfig changes: the patched tree's config differs in the feature's own symbols only.
-if out=$(diff <(grep -v CRASH_DM_CRYPT "$OLD/.config") <(grep -v CRASH_DM_CRYPT "$NEW/.config")); then
+if out=$(diff <(grep -v CRASH_DM_CRYPT "$WORK/pristine.config") \
+	<(grep -v CRASH_DM_CRYPT "$WORK/patched.config")); then
 	tap ok "same .config from both trees, apart from the CRASH_DM_CRYPT symbols"
 else
 	tap fail "same .config from both trees, apart from the CRASH_DM_CRYPT symbols" "$out"
 fi
-
-mapfile -t DIRS < <({ query_dirs; echo "$IMAGE_DIR"; } | sort -u)
-while IFS= read -r line; do LIST_OLD[${line%%:*}]=${line#*: }; done < <(kbuild_lists "$PRISTINE" "$OLD" "${DIRS[@]}")
-while IFS= read -r line; do LIST_NEW[${line%%:*}]=${line#*: }; done < <(kbuild_lists "$TREE" "$NEW" "${DIRS[@]}")
-[ -n "${LIST_OLD[.]+set}" ] || die "kbuild did not list the top directory: $(tail -n 5 "$OLD/crashkey-query.log")"
 
 # Makefile changes: every directory on the way to a changed file or Makefile that this
 # config builds has the same objects and subdirectories from both trees.
 for d in "${DIRS[@]}"; do
 	where_built "$d" >/dev/null || continue
 	if [ -z "${LIST_OLD[$d]+set}" ]; then
-		tap fail "kbuild lists what it builds in $d" "$(tail -n 20 "$OLD/crashkey-query.log")"
+		tap fail "kbuild lists what it builds in $d" "$(tail -n 20 "$WORK/pristine-query.log")"
 	elif [ "${LIST_OLD[$d]}" = "${LIST_NEW[$d]:-}" ]; then
 		tap ok "kbuild builds the same objects in $d/ from both trees"
 	else
@@ -278,39 +379,18 @@ for d in "${DIRS[@]}"; do
 	fi
 done
 
-# build_object SRC OUT ROOT OBJ: build OBJ as the full build would.
-build_object() {
-	if [ "$3" = . ]; then
-		kmake "$1" "$2" "$4"
-	else
-		MAKEFILES=$WORK/kbuild-query.mk kmake "$1" "$2" "crashkey-build/$3" CRASHKEY_OBJ="$4"
-	fi
-}
-
 compared=0
-skipped=0
 for f in $(changed_files .c); do
+	[ -n "${ROOT[$f]+set}" ] || continue
 	obj=${f%.c}.o
-	dir=$(dirname "$f")
-	if ! root=$(where_built "$dir"); then
-		echo "# skip $f: this config does not build $dir/"
-		skipped=$((skipped + 1))
-		continue
-	fi
-	if [[ " ${LIST_OLD[$dir]} " != *" $obj "* ]]; then
-		echo "# skip $f: this config builds $dir/ but not $obj"
-		skipped=$((skipped + 1))
-		continue
-	fi
 	name="$f unchanged with CRASH_DM_CRYPT=n"
-	rm -f "$OLD/$obj" "$NEW/$obj"
 	if cmp -s "$PRISTINE/$f" "$TREE/$f"; then
 		tap fail "$name" "the patched and the pristine $f are the same file: nothing to compare (was the pristine tree written through a link?)"
-	elif ! out=$(build_object "$PRISTINE" "$OLD" "$root" "$obj" 2>&1) || [ ! -f "$OLD/$obj" ]; then
-		tap fail "$f builds from the pristine tree" "$out"
-	elif ! out=$(build_object "$TREE" "$NEW" "$root" "$obj" 2>&1) || [ ! -f "$NEW/$obj" ]; then
-		tap fail "$f builds with CRASH_DM_CRYPT=n" "$out"
-	elif out=$(compare_objects "$OLD/$obj" "$NEW/$obj" 2>&1); then
+	elif [ -n "${PRISTINE_ERROR[$f]+set}" ]; then
+		tap fail "$f builds from the pristine tree" "${PRISTINE_ERROR[$f]}"
+	elif [ -n "${BUILD_ERROR[$f]+set}" ]; then
+		tap fail "$f builds with CRASH_DM_CRYPT=n" "${BUILD_ERROR[$f]}"
+	elif out=$(compare_objects "$WORK/pristine/$obj" "$OUT/$obj" 2>&1); then
 		compared=$((compared + 1))
 		tap ok "$name"
 	else

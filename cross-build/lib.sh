@@ -30,3 +30,71 @@ known_arches() {
 		printf '%s ' "${f%.conf}"
 	done
 }
+
+# ---- trees of hard links ----------------------------------------------------
+# A tree made of hard links to another's files is written only by replacing a file
+# (unlinking it first), never into it: that would write through to the other tree.
+
+# Can TO hold hard links to FROM's files (same file system)?
+can_link() {	# can_link FROM_FILE TO_DIR
+	local probe=$2/.crashkey-link-probe
+	rm -f "$probe"
+	if ln "$1" "$probe" 2>/dev/null; then
+		rm -f "$probe"
+		return 0
+	fi
+	return 1
+}
+
+# Make TO hold FROM's files (every non-directory, or those LIST names), as hard links
+# (or copies), leaving alone what KEEP names and TO's own .crashkey-* files. A file is
+# replaced when it is not FROM's (link: another inode; copy: another size or mtime);
+# mtimes go with the files, so a build sees exactly the files that changed as new.
+# .git at FROM's top is never taken. Paths are one a line (kernel trees have no newlines
+# in file names).
+sync_dir() {	# sync_dir FROM TO KEEP [LIST]
+	local from=$1 to=$2 keep=$3 list=${4:-} fmt how w
+	mkdir -p "$to"
+	if can_link "$from/Makefile" "$to"; then
+		fmt='%P\t%y %i\n' how=-al
+	else
+		note "$to is on another file system than $from: copying instead of linking"
+		fmt='%P\t%y %s %T@\n' how=-a
+	fi
+	w=$(mktemp -d)
+	# "path<TAB>signature", sorted: in the C locale that is sorted by path as well.
+	find "$from" -path "$from/.git" -prune -o ! -type d -printf "$fmt" | own_files "$keep" > "$w/want"
+	if [ -n "$list" ]; then
+		LC_ALL=C sort -u "$list" | LC_ALL=C join -t "$(printf '\t')" - "$w/want" > "$w/listed"
+		mv "$w/listed" "$w/want"
+	fi
+	find "$to" ! -type d -printf "$fmt" | own_files "$keep" > "$w/have"
+	LC_ALL=C comm -23 "$w/want" "$w/have" | cut -f1 > "$w/updates"
+	LC_ALL=C comm -23 <(cut -f1 "$w/have") <(cut -f1 "$w/want") > "$w/deletions"
+	if [ -s "$w/deletions" ]; then
+		(cd "$to" && tr '\n' '\0' < "$w/deletions" | xargs -0 rm -f --)
+		find "$to" -mindepth 1 -type d -empty -delete
+	fi
+	# --remove-destination: a file is unlinked before it is linked or copied anew, never
+	# written into (it may be a hard link to another tree).
+	if [ -s "$w/updates" ]; then
+		(cd "$from" && tr '\n' '\0' < "$w/updates" |
+			xargs -0 cp "$how" --remove-destination --parents -t "$to" --)
+	fi
+	rm -rf "$w"
+}
+
+# own_files KEEP: stdin's "path<TAB>..." lines, sorted, without the paths KEEP names and
+# without the cache's own files.
+own_files() {
+	awk -F'\t' 'FILENAME == ARGV[1] { keep[$0] = 1; next }
+		!($1 in keep) && $1 !~ /^\.crashkey-/ && $1 != ".unpacked"' "$1" - | LC_ALL=C sort
+}
+
+# copy_files FROM TO LIST: copy the files LIST names (relative to FROM) to the same
+# place under TO, in one go. A file already at TO is unlinked first, never written into.
+copy_files() {
+	[ -s "$3" ] || return 0
+	(cd "$1" && tr '\n' '\0' < "$3" | xargs -0 cp --remove-destination --parents -t "$2" --)
+}
+
