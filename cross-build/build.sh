@@ -44,14 +44,39 @@ check_config() {
 	[ "$missing" = 0 ] || die "requested config lines missing from $OUT/.config"
 }
 
+# Everything the config comes from: the fragment, the compiler (Kconfig asks it what it
+# can do), the pristine tree, and the Kconfig files and config fragments the overlay
+# changes.
+config_key() {
+	{
+		cat "$OUT/crashkey.fragment"
+		"${CROSS_COMPILE}gcc" --version | head -n 1
+		cat "$TREE/.crashkey-base"
+		stat -L -c '%n %s %Y' "$KSRC"
+		(cd "$TREE" && grep -E '(^|/)Kconfig|\.config$' .crashkey-manifest | tr '\n' '\0' |
+			xargs -0 -r sha256sum --)
+	} | sha256sum | cut -d' ' -f1
+}
+
+# A configure costs 20 s and more (every make *config runs the compiler dozens of times
+# for Kconfig's tests); it is skipped when nothing it reads changed since the last one.
+# A Kconfig file newer than the config (an edited directory KSRC) counts as a change.
 configure() {
+	local key
 	mkdir -p "$OUT"
 	write_fragment > "$OUT/crashkey.fragment"
+	key=$(config_key)
+	if [ -f "$OUT/.config" ] && [ "$(cat "$OUT/crashkey.config-key" 2>/dev/null)" = "$key" ] &&
+		[ -z "$(find "$TREE" -name 'Kconfig*' -newer "$OUT/.config" -print -quit)" ]; then
+		return
+	fi
+	rm -f "$OUT/crashkey.config-key"
 	kmake tinyconfig >/dev/null
 	(cd "$TREE" && ARCH=$KARCH CROSS_COMPILE=$CROSS_COMPILE \
 		scripts/kconfig/merge_config.sh -m -O "$OUT" "$OUT/.config" "$OUT/crashkey.fragment" >/dev/null)
 	kmake olddefconfig >/dev/null
 	check_config
+	printf '%s\n' "$key" > "$OUT/crashkey.config-key"
 }
 
 # Every C file the overlay adds or changes, if this config built it, must also build
@@ -60,13 +85,29 @@ configure() {
 # A prepare step compiles and checks C files of its own (arm64's vDSO: sparse warns in
 # vgetrandom.c): warnings located in a C file the overlay does not touch do not count.
 check_w1() {
-	local f out line bad=
+	local f out line status key bad=
 	local -a objs=()
 	while read -r f; do
 		case "$f" in *.c) [ -f "$OUT/${f%.c}.o" ] && objs+=("${f%.c}.o") ;; esac
 	done < "$TREE/.crashkey-manifest"
 	[ ${#objs[@]} -gt 0 ] || return 0
-	out=$(kmake -j"$(nproc)" W=1 C=2 "${objs[@]}" 2>&1) || die "W=1 C=2 build failed: $out"
+	# Passed before for these very sources and config: sparse is not cached by ccache.
+	key=$({ config_key; cd "$TREE" && tr '\n' '\0' < .crashkey-manifest | xargs -0 sha256sum --; } |
+		sha256sum | cut -d' ' -f1)
+	[ "$(cat "$OUT/crashkey-w1.passed" 2>/dev/null)" != "$key" ] || return 0
+	rm -f "$OUT/crashkey-w1.passed"
+	# W=1 changes the objects' command lines: the next build would compile them again
+	# and relink the kernel (25 s of a build with nothing to do). The objects of the
+	# real build and their command files go back as they were, mtimes included.
+	for f in "${objs[@]}"; do
+		printf '%s\n' "$f" "$(dirname "$f")/.$(basename "$f").cmd"
+	done > "$OUT/crashkey-w1.list"
+	tar -C "$OUT" -cf "$OUT/crashkey-w1.tar" -T "$OUT/crashkey-w1.list"
+	status=0
+	out=$(kmake -j"$(nproc)" W=1 C=2 "${objs[@]}" 2>&1) || status=$?
+	tar -C "$OUT" -xf "$OUT/crashkey-w1.tar"
+	rm -f "$OUT/crashkey-w1.tar" "$OUT/crashkey-w1.list"
+	[ "$status" = 0 ] || die "W=1 C=2 build failed: $out"
 	while IFS= read -r line; do
 		case "$line" in *warning:*|*error:*) ;; *) continue ;; esac
 		f=${line%%:*}
@@ -78,6 +119,7 @@ check_w1() {
 		printf '%s\n' "$out" >&2
 		die "W=1 or sparse warnings in files the crashkey overlay touches: $bad"
 	fi
+	printf '%s\n' "$key" > "$OUT/crashkey-w1.passed"
 }
 
 command -v "${CROSS_COMPILE}gcc" >/dev/null || die "${CROSS_COMPILE}gcc not found (package $GCC_PACKAGE)"
