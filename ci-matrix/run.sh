@@ -83,9 +83,9 @@ assemble_guest() {
 	mkdir -p "$root/etc/crashkey"
 	cp "$CRASHKEY_TOP/ci-matrix/guest/lib.sh" "$root/etc/crashkey/lib.sh"
 	cp "$CRASHKEY_TOP/ci-matrix/scenarios/$SCENARIO.sh" "$root/etc/crashkey/scenario.sh" || return
-	printf 'CONSOLE=%s\nCAPTURE_CMDLINE="%s"\nHANDOVER=%s\nHIBERNATION=%s\nCRASHKERNEL=%s\nCPUS=%s\n' \
+	printf 'CONSOLE=%s\nCAPTURE_CMDLINE="%s"\nHANDOVER=%s\nHIBERNATION=%s\nCRASHKERNEL=%s\nCPUS=%s\nMEMORY_HOTADD=%s\n' \
 		"$CONSOLE" "$CAPTURE_CMDLINE" "$HANDOVER" "$HIBERNATION" "$CRASHKERNEL" "$SMP" \
-		> "$root/etc/crashkey/arch.env"
+		"$MEMORY_HOTADD" > "$root/etc/crashkey/arch.env"
 	# xz keeps the capture initrd small, as a real kdump initrd is kept: on s390x the key
 	# blob's lowest page then lies under the kdump kernel's decompressed image.
 	make_cpio "$root" "$WORK/capture.cpio.xz" xz -6 --check=crc32
@@ -116,9 +116,41 @@ follow_log() {
 			echo "step $(now)" >> "$log.events" ;;
 		*"crashkey-check: FAIL"*) say "$(($(now) - t0))s FAIL ${line#*crashkey-check: FAIL }" ;;
 		*"Kernel panic"*|*"Starting crashdump kernel"*) say "$(($(now) - t0))s ${line#*] }" ;;
+		*"crashkey-request: memory-hot-add"*)
+			say "$(($(now) - t0))s plugging a $MEMORY_HOTADD DIMM"
+			plug_memory "$log.monitor" ;;
 		*"Linux version"*) echo "linux $(now)" >> "$log.events" ;;
 		esac
 	done
+}
+
+# The guest asked for memory: plug a DIMM of MEMORY_HOTADD through QEMU's monitor. What
+# the monitor answered goes to SOCKET.log; if the plug failed, the guest's wait for the
+# new memory fails its check.
+plug_memory() {	# plug_memory SOCKET
+	python3 - "$1" "object_add memory-backend-ram,id=hotmem,size=$MEMORY_HOTADD" \
+		"device_add pc-dimm,id=hotdimm,memdev=hotmem" >> "$1.log" 2>&1 <<'EOF' || true
+import socket, sys, time
+monitor = socket.socket(socket.AF_UNIX)
+monitor.connect(sys.argv[1])
+for command in sys.argv[2:]:
+    monitor.sendall(command.encode() + b"\n")
+    time.sleep(1)
+monitor.settimeout(2)
+print(monitor.recv(65536).decode(errors="replace"))
+EOF
+}
+
+# QEMU's -m: with MEMORY_HOTADD, one slot and room for it (sizes in M or G).
+memory_args() {
+	local base=${MEMORY%[MG]} add=${MEMORY_HOTADD%[MG]}
+	if [ -z "$MEMORY_HOTADD" ]; then
+		echo "$MEMORY"
+		return
+	fi
+	[[ $MEMORY != *G ]] || base=$((base * 1024))
+	[[ $MEMORY_HOTADD != *G ]] || add=$((add * 1024))
+	echo "$MEMORY,slots=1,maxmem=$((base + add))M"
 }
 
 # The kexec transition: seconds from the guest's last progress line before the crash
@@ -140,9 +172,12 @@ boot() {
 	: > "$log"
 	: > "$log.events"
 	t0=$(now)
+	local -a monitor=()
+	[ -z "$MEMORY_HOTADD" ] || monitor=(-monitor "unix:$log.monitor,server=on,wait=off")
+	rm -f "$log.monitor" "$log.monitor.log"
 	# shellcheck disable=SC2086 # QEMU_ARGS is a list of arguments
-	timeout "$limit" "$QEMU" $QEMU_ARGS -m "$MEMORY" -smp "$SMP" -nodefaults -no-reboot \
-		-display none -serial "file:$log" "${disks[@]}" \
+	timeout "$limit" "$QEMU" $QEMU_ARGS -m "$(memory_args)" -smp "$SMP" -nodefaults -no-reboot \
+		-display none -serial "file:$log" "${disks[@]}" "${monitor[@]}" \
 		-kernel "$KERNEL" -initrd "$WORK/initramfs.cpio.gz" \
 		-append "console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 crashkey.stage=$stage crashkey.place=$PLACEMENT $kunit $EXTRA_CMDLINE" &
 	pid=$!

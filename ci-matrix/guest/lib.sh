@@ -7,12 +7,14 @@
 #                                    runner fails a stage that reports another number
 #   crashkey-stage-done: <stage>     the stage ran to its end (a stage that crashes the
 #                                    kernel says so before the crash)
+#   crashkey-request: memory-hot-add the runner plugs a DIMM into this guest
 
 step() { echo "crashkey-step: $*"; }
 pass() { echo "crashkey-check: ok $1"; }
 fail() { echo "crashkey-check: FAIL $1: $2"; }
 plan() { echo "crashkey-plan: $1 $2"; }
 stage_done() { echo "crashkey-stage-done: $1"; }
+request() { echo "crashkey-request: $1"; }
 
 # drain_console: before the kernel goes away (crash, kexec -e, reboot). What userspace
 # writes to the console waits in the tty's buffer until the UART sends it, and a panic

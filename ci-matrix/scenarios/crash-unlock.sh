@@ -252,7 +252,8 @@ check_key_error_told() {
 }
 
 # Loading, reloading and unloading, with the keys only in the blob after the first load.
-# LOAD_CHECKS checks, one more with HIBERNATION=yes, two fewer with one CPU.
+# LOAD_CHECKS checks, one more with HIBERNATION=yes, two fewer with one CPU, three more
+# with MEMORY_HOTADD.
 LOAD_CHECKS=45
 load_capture_kernel() {
 	step "loading the capture kernel with kexec -s -p"
@@ -349,6 +350,7 @@ load_capture_kernel() {
 	highest) write "$DEBUG/place_next_load" 2 ;;
 	esac
 	check "final load, every key from the previous blob" load_capture
+	[ -z "$MEMORY_HOTADD" ] || hot_add_memory
 	check_blob_unmapped "key blob pages not present before the crash"
 	check_boundary_placement
 	# Test only: leave the address and its offset in the crash region for the
@@ -356,6 +358,7 @@ load_capture_kernel() {
 	mount "$(mapping_of vda)" /mnt
 	blob_addr > /mnt/blob.addr
 	placement > /mnt/blob.placement
+	[ ! -f /tmp/hotadd.range ] || cp /tmp/hotadd.range /mnt/hotadd.range
 	# Not every arch lists the crash region in /proc/iomem (ppc64 does not).
 	crash_start=$(sed -n 's/^ *\([0-9a-f]*\)-.* : Crash kernel$/\1/p' /proc/iomem)
 	[ -z "$crash_start" ] || printf '%x\n' $(($(blob_addr) - 0x$crash_start)) > /mnt/blob.offset
@@ -363,6 +366,52 @@ load_capture_kernel() {
 	: > /mnt/setup.complete
 	umount /mnt
 	step "key blob loaded, $(blob_state | cut -d' ' -f1), not present in the kernel's mapping"
+}
+
+# Memory hot-add with the final crash image loaded: the kernel updates that image's
+# list of memory (CRASH_HOTPLUG), which goes past the key blob's unmapped segment. The
+# new blocks' physical range goes to /tmp/hotadd.range for the capture kernel's check
+# that its vmcore holds them. 3 checks.
+memory_blocks() {
+	for b in /sys/devices/system/memory/memory[0-9]*; do echo "${b##*/}"; done
+}
+
+# The blocks that are in the list now but not in BEFORE, all online (x86 leaves
+# hot-added memory offline; a real system's udev rule onlines it); their range is
+# written to /tmp/hotadd.range.
+new_memory_online() {	# new_memory_online BEFORE
+	added=$(memory_blocks | grep -vxF "$1") || return 1
+	size=$((0x$(cat /sys/devices/system/memory/block_size_bytes)))
+	first='' last=''
+	for b in $added; do
+		state=/sys/devices/system/memory/$b/state
+		[ "$(cat "$state")" = online ] || echo online > "$state" 2>/dev/null || return 1
+		n=${b#memory}
+		{ [ -n "$first" ] && [ "$n" -ge "$first" ]; } || first=$n
+		{ [ -n "$last" ] && [ "$n" -le "$last" ]; } || last=$n
+	done
+	printf '%d %d\n' $((first * size)) $(((last + 1) * size)) > /tmp/hotadd.range
+}
+
+wait_for_memory() {	# wait_for_memory BEFORE
+	i=0
+	while ! new_memory_online "$1"; do
+		i=$((i + 1))
+		[ "$i" -lt 120 ] || { echo "no new online memory block after 120 s"; return 1; }
+		sleep 1
+	done
+}
+
+hot_add_memory() {
+	before=$(memory_blocks)
+	step "asking the runner for $MEMORY_HOTADD more memory"
+	request memory-hot-add
+	check "$MEMORY_HOTADD of memory hot-added and online with keys loaded" wait_for_memory "$before"
+	check_eq "the crash image stays loaded through the memory hot-add" 1 \
+		"$(cat /sys/kernel/kexec_crash_loaded)"
+	# Every error of the update, in the core and in the arches, is a "crash hp: " line.
+	check "kernel log: the crash image's memory list updated without error" sh -c \
+		"! dmesg | grep 'crash hp: '"
 }
 
 crash() {	# crash STAGE: end the stage with a kernel crash
@@ -377,6 +426,7 @@ stage_setup() {
 	n=$((7 + 11 + 3 + LOAD_CHECKS))
 	[ "$HIBERNATION" = yes ] && n=$((n + 1))
 	[ "$CPUS" -gt 1 ] || n=$((n - 2))
+	[ -z "$MEMORY_HOTADD" ] || n=$((n + 3))
 	[ "$(placement)" = random ] || n=$((n + 1))
 	plan setup $n
 	create_volumes
@@ -542,7 +592,9 @@ stage_capture() {
 		capture_tampered
 		return
 	fi
-	plan capture $((15 + $(handover_checks)))
+	n=$((15 + $(handover_checks)))
+	[ -z "$MEMORY_HOTADD" ] || n=$((n + 1))
+	plan capture $n
 	check "configfs offers only restore" test -e "$KEYS/restore" -a ! -e "$KEYS/count"
 	check_failed_restore
 	step "capture kernel up: crashkey unlock, no passphrase"
@@ -563,6 +615,11 @@ stage_capture() {
 	check "the setup stage ran to its crash" test -e /mnt/setup.complete
 	check_handover_hidden
 	step "saving /proc/vmcore ($(stat -c %s /proc/vmcore) bytes) onto vda"
+	if [ -n "$MEMORY_HOTADD" ]; then
+		# shellcheck disable=SC2046 # the range is two numbers
+		check "the vmcore holds the memory hot-added after the load" \
+			elfcheck --covers /proc/vmcore $(cat /mnt/hotadd.range 2>/dev/null || echo none)
+	fi
 	check "vmcore copied onto the encrypted volume" save_vmcore
 	check_vmcore_scan
 	umount /mnt
