@@ -130,14 +130,15 @@ follow_log() {
 plug_memory() {	# plug_memory SOCKET
 	python3 - "$1" "object_add memory-backend-ram,id=hotmem,size=$MEMORY_HOTADD" \
 		"device_add pc-dimm,id=hotdimm,memdev=hotmem" >> "$1.log" 2>&1 <<'EOF' || true
-import socket, sys, time
+import re, socket, sys, time
 monitor = socket.socket(socket.AF_UNIX)
 monitor.connect(sys.argv[1])
 for command in sys.argv[2:]:
     monitor.sendall(command.encode() + b"\n")
     time.sleep(1)
 monitor.settimeout(2)
-print(monitor.recv(65536).decode(errors="replace"))
+# Without the line editor's echo of each key.
+print(re.sub(r"\x1b\[[0-9]*[A-Za-z]", "", monitor.recv(65536).decode(errors="replace")))
 EOF
 }
 
