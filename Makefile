@@ -5,16 +5,19 @@
 #                                 KUnit and the end-to-end matrix for CHECK_ARCHES
 #   make check-host               only the tests that need no QEMU (CI's host job)
 #   make check-arch ARCH=arm64    only the QEMU matrix of one arch (CI's per-arch jobs)
+#   make check-debug              the scenario on KASAN/kmemleak/lockdep kernels, with
+#                                 STRESS_LOADS (200) loads under churn, for DEBUG_ARCHES
 #
 # Both install the Debian packages they need first. Kernel trees, build dirs, ccache and
 # downloaded packages persist in CRASHKEY_CACHE (outside the clone).
 
 ARCH ?= x86_64
 CHECK_ARCHES ?= x86_64 arm64 ppc64le s390x
+DEBUG_ARCHES ?= x86_64 arm64
 CRASHKEY_CACHE ?= /var/cache/crashkey
 export CRASHKEY_CACHE
 
-.PHONY: demo check check-host check-arch deps kernel
+.PHONY: demo check check-host check-arch check-debug deps kernel
 
 demo: ARCHES = $(ARCH)
 demo: deps
@@ -31,6 +34,10 @@ check-host: deps
 check-arch: ARCHES = $(ARCH)
 check-arch: deps
 	tests/run-all.sh --matrix $(ARCH)
+
+check-debug: ARCHES = $(DEBUG_ARCHES)
+check-debug: deps
+	KERNEL_VARIANT=debug ci-matrix/run.sh $(DEBUG_ARCHES)
 
 deps:
 	ci-matrix/install-deps.sh $(ARCHES)

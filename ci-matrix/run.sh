@@ -203,7 +203,7 @@ prepare_arch() {
 	load_arch "$ARCH_NAME"
 	# shellcheck source=/dev/null
 	. "$CRASHKEY_TOP/ci-matrix/arch/$ARCH_NAME.conf"
-	WORK=$CRASHKEY_CACHE/run/$ARCH_NAME
+	WORK=$CRASHKEY_CACHE/run/$ARCH_NAME${BUILD_TAG:+-$BUILD_TAG}
 	mkdir -p "$WORK"
 
 	say "building the kernel"
@@ -338,6 +338,17 @@ prefetch_packages() {
 }
 
 EXTRA_CMDLINE=${EXTRA_CMDLINE:-}
+# KERNEL_VARIANT=debug (make check-debug): kernels with KASAN, kmemleak and lockdep
+# (cross-build/config/debug.config), in build and run directories of their own, whose
+# setup stage first runs STRESS_LOADS loads under churn (the scenario's stress_loads).
+KERNEL_VARIANT=${KERNEL_VARIANT:-}
+case "$KERNEL_VARIANT" in
+'') ;;
+debug)
+	export FRAGMENTS="common crashkey test debug" BUILD_TAG=debug
+	EXTRA_CMDLINE+=" crashkey.stress=${STRESS_LOADS:-200}" ;;
+*) die "unknown KERNEL_VARIANT=$KERNEL_VARIANT (known: debug)" ;;
+esac
 prefetch_packages &
 # Builds run one after another (never two kernel builds at once); an arch's boots (QEMU
 # TCG, one thread each) run in the background, overlapping the next arch's build, at
@@ -357,7 +368,8 @@ for ARCH_NAME in "${ARCHES[@]}"; do
 	boot_arch &
 	boot_pids+=($!) boot_arches+=("$ARCH_NAME")
 done
-for ARCH_NAME in "${ARCHES[@]}"; do
+# The unchanged check is about the matrix config; a debug run does not repeat it.
+[ -n "$KERNEL_VARIANT" ] || for ARCH_NAME in "${ARCHES[@]}"; do
 	check_unchanged
 done
 finish_oldest_boots_while_at 1

@@ -253,7 +253,7 @@ check_key_error_told() {
 
 # Loading, reloading and unloading, with the keys only in the blob after the first load.
 # LOAD_CHECKS checks, one more with HIBERNATION=yes, two fewer with one CPU, three more
-# with MEMORY_HOTADD.
+# with MEMORY_HOTADD, two more with crashkey.stress=N.
 LOAD_CHECKS=45
 load_capture_kernel() {
 	step "loading the capture kernel with kexec -s -p"
@@ -344,6 +344,7 @@ load_capture_kernel() {
 		check "CPU 1 offline with keys loaded" write /sys/devices/system/cpu/cpu1/online 0
 		check "CPU 1 online again" write /sys/devices/system/cpu/cpu1/online 1
 	fi
+	[ -z "$(stress_loads_asked)" ] || stress
 	# The runner may ask for the crash with the blob at an end of its window.
 	case "$(placement)" in
 	lowest) write "$DEBUG/place_next_load" 1 ;;
@@ -366,6 +367,72 @@ load_capture_kernel() {
 	: > /mnt/setup.complete
 	umount /mnt
 	step "key blob loaded, $(blob_state | cut -d' ' -f1), not present in the kernel's mapping"
+}
+
+# ---- stress: debug kernels (make check-debug: crashkey.stress=N) -----------
+
+# N loads under churn, for a debug kernel's checkers (KASAN, kmemleak, lockdep) to
+# watch: an unload after every other load; a fourth configfs item that comes and goes,
+# with a new logon key each time, all through the loads; CPU 1 going offline and online
+# beside every 5th load; every 10th load failed on purpose; every 7th a reuse reload.
+# Then kmemleak scans. 2 checks.
+stress_loads_asked() { sed -n 's/.*crashkey\.stress=\([0-9]*\).*/\1/p' /proc/cmdline; }
+
+churn_configfs() {	# churn_configfs STOP: until the file STOP exists
+	churn=5ce55ce5-0000-4000-8000-00000000c0de
+	while [ ! -e "$1" ]; do
+		head -c 32 /dev/urandom | keyctl padd logon crashkey-test:churn @u > /dev/null 2>&1
+		mkdir "$KEYS/$churn" 2> /dev/null
+		echo crashkey-test:churn > "$KEYS/$churn/description" 2> /dev/null
+		rmdir "$KEYS/$churn" 2> /dev/null
+	done
+}
+
+stress_loads() {	# stress_loads N: fails if fewer than half of the loads succeeded
+	stop=/tmp/churn.stop
+	rm -f "$stop"
+	churn_configfs "$stop" &
+	churner=$!
+	i=0 loaded=0
+	while [ "$i" -lt "$1" ]; do
+		i=$((i + 1))
+		[ $((i % 10)) != 0 ] || write "$DEBUG/fail_next_load" 1
+		[ $((i % 7)) != 0 ] || write "$KEYS/reuse" 1
+		plug=
+		if [ $((i % 5)) = 0 ] && [ "$CPUS" -gt 1 ]; then
+			{ write /sys/devices/system/cpu/cpu1/online 0
+			  write /sys/devices/system/cpu/cpu1/online 1; } &
+			plug=$!
+		fi
+		! load_capture > /dev/null 2>&1 || loaded=$((loaded + 1))
+		[ -z "$plug" ] || wait "$plug"
+		[ $((i % 2)) != 0 ] || kexec -s -p -u > /dev/null 2>&1
+		[ $((i % 25)) != 0 ] || step "stress: $i of $1 loads, $loaded succeeded"
+	done
+	touch "$stop"
+	wait "$churner"
+	rmdir "$KEYS/$churn" 2> /dev/null
+	write "$KEYS/reuse" 0
+	echo "$loaded of $1 loads succeeded"
+	[ "$loaded" -ge $(($1 / 2)) ]
+}
+
+# kmemleak reports an object only once it is older than 5 s and unreferenced in a scan.
+kmemleak_clean() {
+	report=/sys/kernel/debug/kmemleak
+	[ -e "$report" ] || { echo "no $report (kernel without DEBUG_KMEMLEAK?)"; return 1; }
+	sleep 6
+	echo scan > "$report"
+	leaks=$(cat "$report")
+	[ -z "$leaks" ] || { echo "$leaks" | head -n 20; return 1; }
+}
+
+stress() {
+	n=$(stress_loads_asked)
+	step "stress: $n loads under churn"
+	check "stress: $n loads with configfs churn, CPU hot-plug, failed and reuse loads" \
+		stress_loads "$n"
+	check "kmemleak: no leak after the stress loads" kmemleak_clean
 }
 
 # Memory hot-add with the final crash image loaded: the kernel updates that image's
@@ -427,6 +494,7 @@ stage_setup() {
 	[ "$HIBERNATION" = yes ] && n=$((n + 1))
 	[ "$CPUS" -gt 1 ] || n=$((n - 2))
 	[ -z "$MEMORY_HOTADD" ] || n=$((n + 3))
+	[ -z "$(stress_loads_asked)" ] || n=$((n + 2))
 	[ "$(placement)" = random ] || n=$((n + 1))
 	plan setup $n
 	create_volumes
