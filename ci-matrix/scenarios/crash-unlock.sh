@@ -381,10 +381,12 @@ stress_loads_asked() { sed -n 's/.*crashkey\.stress=\([0-9]*\).*/\1/p' /proc/cmd
 churn_configfs() {	# churn_configfs STOP: until the file STOP exists
 	churn=5ce55ce5-0000-4000-8000-00000000c0de
 	while [ ! -e "$1" ]; do
-		head -c 32 /dev/urandom | keyctl padd logon crashkey-test:churn @u > /dev/null 2>&1
+		id=$(head -c 32 /dev/urandom | keyctl padd logon crashkey-test:churn @u 2> /dev/null)
 		mkdir "$KEYS/$churn" 2> /dev/null
 		echo crashkey-test:churn > "$KEYS/$churn/description" 2> /dev/null
 		rmdir "$KEYS/$churn" 2> /dev/null
+		# A new key each time: a load may have revoked the last one.
+		[ -z "$id" ] || keyctl unlink "$id" @u > /dev/null 2>&1
 	done
 }
 
