@@ -261,11 +261,11 @@ crash_cycle() {
 	say "boot 1: $stage stage (blob: $PLACEMENT), crash"
 	t=$(now)
 	status=0
-	boot "$crash_log" "$TIMEOUT_CRASH" "$stage" || status=$?
+	boot "$crash_log" $((TIMEOUT_CRASH * TIMEOUT_SCALE)) "$stage" || status=$?
 	T_CRASH+=/$(($(now) - t))
 	tx=$(transition_seconds "$crash_log")
 	T_KEXEC+=/${tx:--}
-	[ "$status" != 124 ] || say "timed out after ${TIMEOUT_CRASH}s"
+	[ "$status" != 124 ] || say "timed out after $((TIMEOUT_CRASH * TIMEOUT_SCALE))s"
 	[ -n "$T_VERIFY" ] || collect_kunit "$crash_log"
 	if [ "$stage" = tamper ]; then
 		collect_checks "$crash_log" tamper capture
@@ -277,7 +277,7 @@ crash_cycle() {
 	say "boot 2: open the volumes with passphrases, check the dump"
 	t=$(now)
 	status=0
-	boot "$verify_log" "$TIMEOUT_VERIFY" verify || status=$?
+	boot "$verify_log" $((TIMEOUT_VERIFY * TIMEOUT_SCALE)) verify || status=$?
 	T_VERIFY+=/$(($(now) - t))
 	collect_checks "$crash_log" setup capture
 	# The random cycle's verify boot ends in kexec -e into one more stage.
@@ -341,12 +341,15 @@ EXTRA_CMDLINE=${EXTRA_CMDLINE:-}
 # KERNEL_VARIANT=debug (make check-debug): kernels with KASAN, kmemleak and lockdep
 # (cross-build/config/debug.config), in build and run directories of their own, whose
 # setup stage first runs STRESS_LOADS loads under churn (the scenario's stress_loads).
+# Their boots get TIMEOUT_SCALE times the arch's timeouts (KASAN under TCG is slow).
 KERNEL_VARIANT=${KERNEL_VARIANT:-}
+TIMEOUT_SCALE=1
 case "$KERNEL_VARIANT" in
 '') ;;
 debug)
 	export FRAGMENTS="common crashkey test debug" BUILD_TAG=debug
-	EXTRA_CMDLINE+=" crashkey.stress=${STRESS_LOADS:-200}" ;;
+	EXTRA_CMDLINE+=" crashkey.stress=${STRESS_LOADS:-200}"
+	TIMEOUT_SCALE=6 ;;
 *) die "unknown KERNEL_VARIANT=$KERNEL_VARIANT (known: debug)" ;;
 esac
 prefetch_packages &
