@@ -3,6 +3,8 @@
  * elfcheck FILE SIZE: is FILE a complete ELF core dump of SIZE bytes?
  * elfcheck --covers FILE START END: do FILE's PT_LOAD segments hold all of the
  *     physical range [START, END)?
+ * elfcheck --paddr FILE OFFSET: which physical address does byte OFFSET of
+ *     FILE hold (to trace a key that keyscan --where found)?
  *
  * Test-only helper for the matrix: a vmcore copied raw from /proc/vmcore must
  * be an ELF64 ET_CORE file of this machine's type whose program headers end
@@ -116,6 +118,26 @@ static int check_covers(FILE *f, uint64_t start, uint64_t end)
 	return 0;
 }
 
+static int print_paddr(FILE *f, uint64_t offset)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	unsigned int i;
+
+	if (read_header(f, &eh))
+		return 1;
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (read_program_header(f, &eh, i, &ph))
+			return 1;
+		if (ph.p_type != PT_LOAD || offset < ph.p_offset ||
+		    offset - ph.p_offset >= ph.p_filesz)
+			continue;
+		printf("%#" PRIx64 "\n", ph.p_paddr + (offset - ph.p_offset));
+		return 0;
+	}
+	return fail("the offset is in no PT_LOAD segment");
+}
+
 static int parse_u64(const char *s, uint64_t *v)
 {
 	char *rest;
@@ -150,6 +172,22 @@ static int covers_main(char **argv)
 	return ret;
 }
 
+static int paddr_main(char **argv)
+{
+	uint64_t offset;
+	FILE *f;
+	int ret;
+
+	if (parse_u64(argv[3], &offset))
+		return fail("OFFSET must be a number");
+	f = open_core(argv[2]);
+	if (!f)
+		return 1;
+	ret = print_paddr(f, offset);
+	fclose(f);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t expected, described;
@@ -158,8 +196,11 @@ int main(int argc, char **argv)
 
 	if (argc == 5 && !strcmp(argv[1], "--covers"))
 		return covers_main(argv);
+	if (argc == 4 && !strcmp(argv[1], "--paddr"))
+		return paddr_main(argv);
 	if (argc != 3 || parse_u64(argv[2], &expected)) {
-		fprintf(stderr, "usage: elfcheck FILE SIZE | elfcheck --covers FILE START END\n");
+		fprintf(stderr, "usage: elfcheck FILE SIZE | elfcheck --covers FILE START END\n"
+			"       elfcheck --paddr FILE OFFSET\n");
 		return 2;
 	}
 	f = open_core(argv[1]);
