@@ -62,6 +62,7 @@ tool_suite() {
 host_suites() {
 	run_suite static "$TOP/tests/static-checks.sh"
 	run_suite matrix-selftest "$TOP/tests/matrix-selftest.sh"
+	run_suite helpers-selftest "$TOP/tests/helpers-selftest.sh"
 	run_suite ci-engines "$TOP/tests/ci-engines-check.sh"
 	run_suite unchanged-selftest "$TOP/tests/unchanged-selftest.sh"
 	run_suite ksrc-selftest "$TOP/tests/ksrc-selftest.sh"
@@ -71,8 +72,8 @@ host_suites() {
 
 rm -f "$LOGDIR"/*.counts
 suites=()
-[ "$HOST" = 0 ] || suites+=(static matrix-selftest ci-engines unchanged-selftest ksrc-selftest
-	host-unit tool)
+[ "$HOST" = 0 ] || suites+=(static matrix-selftest helpers-selftest ci-engines unchanged-selftest
+	ksrc-selftest host-unit tool)
 [ "$MATRIX" = 0 ] || suites+=(matrix)
 if [ "$MATRIX" = 1 ]; then
 	# The matrix starts at once (its first kernel build is the longest wait); the host
