@@ -74,24 +74,35 @@ run_blob_tests_on_target() {
 }
 
 # The capture kernel's initramfs is the same tree without /boot; the first kernel's
-# initramfs carries it and the kernel image in /boot for kexec.
+# initramfs carries it and the kernel image in /boot for kexec. A guest whose inputs
+# are unchanged (a warm run) is kept: assembling and compressing costs a minute per arch.
 assemble_guest() {
-	local root=$WORK/root bin=$WORK/bin
+	local root=$WORK/root bin=$WORK/bin env key
+	env=$(printf '%s\n' "CONSOLE=$CONSOLE" "CAPTURE_CMDLINE=\"$CAPTURE_CMDLINE\"" \
+		"HANDOVER=$HANDOVER" "HIBERNATION=$HIBERNATION" "CRASHKERNEL=$CRASHKERNEL" \
+		"CPUS=$SMP" "MEMORY_HOTADD=$MEMORY_HOTADD")
+	key=$({ echo "$env"; cat "$KERNEL" "$bin/crashkey" "$bin/elfcheck" "$bin/keyscan" \
+		"$CRASHKEY_CACHE/unpacked/$DEB_ARCH/.debs" "$CRASHKEY_TOP/ci-matrix/rootfs.sh" \
+		"$CRASHKEY_TOP/ci-matrix/guest/init" "$CRASHKEY_TOP/ci-matrix/guest/lib.sh" \
+		"$CRASHKEY_TOP/ci-matrix/scenarios/$SCENARIO.sh"; } | sha256sum) || return
+	if [ -f "$WORK/initramfs.cpio.gz" ] && [ "$(cat "$WORK/guest.key" 2>/dev/null)" = "$key" ]; then
+		return
+	fi
+	rm -f "$WORK/guest.key"
 	"$CRASHKEY_TOP/ci-matrix/rootfs.sh" assemble "$ARCH_NAME" "$root" "$bin/crashkey" \
 		"$bin/elfcheck" "$bin/keyscan" || return
 	install -m 0755 "$CRASHKEY_TOP/ci-matrix/guest/init" "$root/init"
 	mkdir -p "$root/etc/crashkey"
 	cp "$CRASHKEY_TOP/ci-matrix/guest/lib.sh" "$root/etc/crashkey/lib.sh"
 	cp "$CRASHKEY_TOP/ci-matrix/scenarios/$SCENARIO.sh" "$root/etc/crashkey/scenario.sh" || return
-	printf 'CONSOLE=%s\nCAPTURE_CMDLINE="%s"\nHANDOVER=%s\nHIBERNATION=%s\nCRASHKERNEL=%s\nCPUS=%s\nMEMORY_HOTADD=%s\n' \
-		"$CONSOLE" "$CAPTURE_CMDLINE" "$HANDOVER" "$HIBERNATION" "$CRASHKERNEL" "$SMP" \
-		"$MEMORY_HOTADD" > "$root/etc/crashkey/arch.env"
+	echo "$env" > "$root/etc/crashkey/arch.env"
 	# xz keeps the capture initrd small, as a real kdump initrd is kept: on s390x the key
 	# blob's lowest page then lies under the kdump kernel's decompressed image.
-	make_cpio "$root" "$WORK/capture.cpio.xz" xz -6 --check=crc32
+	make_cpio "$root" "$WORK/capture.cpio.xz" xz -6 --check=crc32 || return
 	cp "$WORK/capture.cpio.xz" "$root/boot/capture.cpio.xz"
 	cp "$KERNEL" "$root/boot/kernel"
-	make_cpio "$root" "$WORK/initramfs.cpio.gz" gzip -1
+	make_cpio "$root" "$WORK/initramfs.cpio.gz" gzip -1 || return
+	echo "$key" > "$WORK/guest.key"
 }
 
 # ---- boot ---------------------------------------------------------------
@@ -103,6 +114,9 @@ make_disks() {
 	for i in 1 2; do
 		truncate -s 64M "$WORK/disk$i.img"
 	done
+	# The guest's vdd: the host answers the guest's requests in its first sector.
+	rm -f "$WORK/mailbox.img"
+	truncate -s 1M "$WORK/mailbox.img"
 }
 
 # Print the guest's progress lines as they arrive, stamped with seconds since start.
@@ -119,6 +133,9 @@ follow_log() {
 		*"crashkey-request: memory-hot-add"*)
 			say "$(($(now) - t0))s plugging a $MEMORY_HOTADD DIMM"
 			plug_memory "$log.monitor" ;;
+		*"crashkey-request: memory-scan "*)
+			say "$(($(now) - t0))s scanning the guest's RAM for a volume key"
+			scan_guest_memory "$log" "${line#*crashkey-request: memory-scan }" ;;
 		*"Linux version"*) echo "linux $(now)" >> "$log.events" ;;
 		esac
 	done
@@ -140,6 +157,15 @@ monitor.settimeout(2)
 # Without the line editor's echo of each key.
 print(re.sub(r"\x1b\[[0-9]*[A-Za-z]", "", monitor.recv(65536).decode(errors="replace")))
 EOF
+}
+
+# The guest asked how often the key of one of its volumes is in its RAM: "vdX
+# PASSPHRASE". The answer goes to the mailbox disk (ci-matrix/scan-guest-memory.py).
+scan_guest_memory() {	# scan_guest_memory LOG "vdX PASSPHRASE"
+	local device=${2%% *} disk
+	disk=$(($(printf '%d' "'${device#vd}") - 97))
+	"$CRASHKEY_TOP/ci-matrix/scan-guest-memory.py" "$1.qmp" "$WORK/ram.dump" \
+		"$WORK/disk$disk.img" "${2#* }" "$WORK/mailbox.img" > "$1.scan.log" 2>&1 || true
 }
 
 # QEMU's -m: with MEMORY_HOTADD, one slot and room for it (sizes in M or G).
@@ -170,12 +196,14 @@ boot() {
 		disks+=(-drive "file=$WORK/disk$i.img,if=none,format=raw,id=d$i"
 			-device "$DISK_DEVICE,drive=d$i")
 	done
+	disks+=(-drive "file=$WORK/mailbox.img,if=none,format=raw,id=mailbox"
+		-device "$DISK_DEVICE,drive=mailbox")
 	: > "$log"
 	: > "$log.events"
 	t0=$(now)
-	local -a monitor=()
-	[ -z "$MEMORY_HOTADD" ] || monitor=(-monitor "unix:$log.monitor,server=on,wait=off")
-	rm -f "$log.monitor" "$log.monitor.log"
+	local -a monitor=(-qmp "unix:$log.qmp,server=on,wait=off")
+	[ -z "$MEMORY_HOTADD" ] || monitor+=(-monitor "unix:$log.monitor,server=on,wait=off")
+	rm -f "$log.monitor" "$log.monitor.log" "$log.qmp" "$log.scan.log"
 	# shellcheck disable=SC2086 # QEMU_ARGS is a list of arguments
 	timeout "$limit" "$QEMU" $QEMU_ARGS -m "$(memory_args)" -smp "$SMP" -nodefaults -no-reboot \
 		-display none -serial "file:$log" "${disks[@]}" "${monitor[@]}" \

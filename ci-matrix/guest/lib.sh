@@ -16,6 +16,23 @@ plan() { echo "crashkey-plan: $1 $2"; }
 stage_done() { echo "crashkey-stage-done: $1"; }
 request() { echo "crashkey-request: $1"; }
 
+# The runner's answer to a request, from the first sector of the mailbox disk (vdd):
+# the first line that starts with WORD, waited for up to TIMEOUT seconds.
+await_answer() {	# await_answer WORD TIMEOUT
+	_i=0
+	while [ "$_i" -lt "$2" ]; do
+		blockdev --flushbufs /dev/vdd 2>/dev/null
+		_answer=$(dd if=/dev/vdd bs=512 count=1 2>/dev/null | tr -d '\0' | grep "^$1 ")
+		if [ -n "$_answer" ]; then
+			echo "$_answer"
+			return
+		fi
+		sleep 1
+		_i=$((_i + 1))
+	done
+	echo "$1 error no answer from the runner in $2 s"
+}
+
 # drain_console: before the kernel goes away (crash, kexec -e, reboot). What userspace
 # writes to the console waits in the tty's buffer until the UART sends it, and a panic
 # drops what has not gone out yet: arm64 lost a stage's last two lines that way. stty

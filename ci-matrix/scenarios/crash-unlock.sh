@@ -633,6 +633,26 @@ where_blob_was() {
 		"$(cat /mnt/blob.addr 2>/dev/null)" "$(cat /mnt/blob.offset 2>/dev/null)"
 }
 
+# Before the restore, the key of vdc (registered, closed) must be in the guest's RAM
+# exactly once, in the blob: the runner stops the VM, dumps all of its RAM (the crashed
+# kernel's and this one's) and counts the key there (ci-matrix/scan-guest-memory.py).
+# A second copy would be one the purgatory's swap or the kdump decompressor's move left
+# (s390x), or one the crashed kernel kept. Nothing here holds the key. 1 check.
+check_key_once_in_ram() {
+	step "asking the runner to count vdc's key in all of the guest's RAM"
+	request "memory-scan vdc $(cat "$(passphrase_file vdc)")"
+	# shellcheck disable=SC2046 # "memory-scan COUNT PADDR..." or "memory-scan error WHY"
+	set -- $(await_answer memory-scan 900)
+	shift
+	if [ "$1" = 1 ]; then
+		pass "before the restore, vdc's key is once in the guest's RAM: in the blob"
+		step "vdc's key: once in the guest's RAM, at $2"
+	else
+		fail "before the restore, vdc's key is once in the guest's RAM: in the blob" \
+			"copies and where: $*"
+	fi
+}
+
 save_vmcore() {
 	grep -q ' /mnt ' /proc/mounts || return 1
 	cp /proc/vmcore /mnt/vmcore || return 1
@@ -674,9 +694,10 @@ stage_capture() {
 		capture_tampered
 		return
 	fi
-	n=$((15 + $(handover_checks)))
+	n=$((16 + $(handover_checks)))
 	[ -z "$MEMORY_HOTADD" ] || n=$((n + 1))
 	plan capture $n
+	check_key_once_in_ram
 	check "configfs offers only restore" test -e "$KEYS/restore" -a ! -e "$KEYS/count"
 	check_failed_restore
 	step "capture kernel up: crashkey unlock, no passphrase"
