@@ -165,7 +165,11 @@ scan_guest_memory() {	# scan_guest_memory LOG "vdX PASSPHRASE"
 	local device=${2%% *} disk
 	disk=$(($(printf '%d' "'${device#vd}") - 97))
 	"$CRASHKEY_TOP/ci-matrix/scan-guest-memory.py" "$1.qmp" "$WORK/ram.dump" \
-		"$WORK/disk$disk.img" "${2#* }" "$WORK/mailbox.img" > "$1.scan.log" 2>&1 || true
+		"$WORK/disk$disk.img" "${2#* }" "$WORK/mailbox.img" > "$1.scan.log" 2>&1 && return
+	# It answers its own errors; this is for one that kept it from starting.
+	grep -q '^memory-scan' "$WORK/mailbox.img" ||
+		echo "memory-scan error the runner's scan failed: $(tail -n 1 "$1.scan.log")" |
+		dd of="$WORK/mailbox.img" conv=notrunc 2>/dev/null
 }
 
 # QEMU's -m: with MEMORY_HOTADD, one slot and room for it (sizes in M or G).
