@@ -228,13 +228,24 @@ expect_line() {	# expect_line LOG PATTERN NAME
 
 # ---- one arch -----------------------------------------------------------
 
+# The arch's QEMU facts. Whatever any arch's file sets is unset first, so that a fact one
+# file leaves out is not the previous arch's: s390x's CRASH_PLACEMENTS once gave every
+# arch after it three crash cycles.
+load_matrix_facts() {
+	local name
+	while read -r name; do
+		unset "$name"
+	done < <(sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' "$CRASHKEY_TOP"/ci-matrix/arch/*.conf | sort -u)
+	# shellcheck source=/dev/null
+	. "$CRASHKEY_TOP/ci-matrix/arch/$ARCH_NAME.conf"
+}
+
 # Everything up to the first boot: kernel, the checks that need no guest, tool and guest
 # image. Fails if there is nothing to boot.
 prepare_arch() {
 	local t out
 	load_arch "$ARCH_NAME"
-	# shellcheck source=/dev/null
-	. "$CRASHKEY_TOP/ci-matrix/arch/$ARCH_NAME.conf"
+	load_matrix_facts
 	WORK=$CRASHKEY_CACHE/run/$ARCH_NAME${BUILD_TAG:+-$BUILD_TAG}
 	mkdir -p "$WORK"
 
