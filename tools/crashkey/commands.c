@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "commands.h"
 #include "configfs.h"
 #include "keys.h"
@@ -112,20 +114,23 @@ static void json_done(const char *action, const char *uuid,
 		      const char *device, const char *desc, bool item,
 		      bool key)
 {
-	struct json j;
+	struct json_object *obj;
+	int err;
 
 	if (!out_opts.json)
 		return;
-	json_init(&j, stdout);
-	json_object_begin(&j);
-	json_kv_string(&j, "action", action);
-	json_kv_string(&j, "uuid", uuid);
-	json_kv_string(&j, "device", device);
-	json_kv_string(&j, "description", desc);
-	json_kv_bool(&j, "item", item);
-	json_kv_bool(&j, "key", key);
-	json_object_end(&j);
-	json_finish(&j);
+	obj = json_object_new_object();
+	if (!obj) {
+		ck_json_print(NULL, -1);
+		return;
+	}
+	err = ck_json_add_string(obj, "action", action);
+	err |= ck_json_add_string(obj, "uuid", uuid);
+	err |= ck_json_add_string(obj, "device", device);
+	err |= ck_json_add_string(obj, "description", desc);
+	err |= ck_json_add_bool(obj, "item", item);
+	err |= ck_json_add_bool(obj, "key", key);
+	ck_json_print(obj, err);
 }
 
 /* ---- finding the volume an argument names ---- */
@@ -432,22 +437,39 @@ static int collect_items(struct item **items, size_t *n,
 	return 0;
 }
 
-static void json_items(struct json *j, const struct item *items, size_t n)
+/* The "items" member of list and status. */
+static int json_items(struct json_object *obj, const struct item *items,
+		      size_t n)
 {
+	struct json_object *array = json_object_new_array();
+	struct json_object *it;
 	size_t i;
+	int err;
 
-	json_key(j, "items");
-	json_array_begin(j);
+	if (!array)
+		return -1;
 	for (i = 0; i < n; i++) {
-		json_object_begin(j);
-		json_kv_string(j, "uuid", items[i].uuid);
-		json_kv_string(j, "description",
-			       items[i].desc[0] ? items[i].desc : NULL);
-		json_kv_bool(j, "key_present", items[i].key_present);
-		json_kv_string(j, "device", items[i].device);
-		json_object_end(j);
+		it = json_object_new_object();
+		if (!it) {
+			json_object_put(array);
+			return -1;
+		}
+		err = ck_json_add_string(it, "uuid", items[i].uuid);
+		err |= ck_json_add_string(it, "description",
+					  items[i].desc[0] ? items[i].desc : NULL);
+		err |= ck_json_add_bool(it, "key_present", items[i].key_present);
+		err |= ck_json_add_string(it, "device", items[i].device);
+		if (err) {
+			json_object_put(it);
+			json_object_put(array);
+			return -1;
+		}
+		if (ck_json_append(array, it) < 0) {
+			json_object_put(array);
+			return -1;
+		}
 	}
-	json_array_end(j);
+	return ck_json_add(obj, "items", array);
 }
 
 static void print_items(const struct item *items, size_t n)
@@ -470,11 +492,24 @@ static void print_items(const struct item *items, size_t n)
 		       items[i].desc[0] ? items[i].desc : "-");
 }
 
+static void json_list(const struct item *items, size_t n)
+{
+	struct json_object *obj = json_object_new_object();
+	int err;
+
+	if (!obj) {
+		ck_json_print(NULL, -1);
+		return;
+	}
+	err = ck_json_add_string(obj, "configfs", configfs_dir());
+	err |= json_items(obj, items, n);
+	ck_json_print(obj, err);
+}
+
 int cmd_list(void)
 {
 	struct luks_devlist devs = { 0 };
 	struct item *items;
-	struct json j;
 	size_t n;
 	int ret;
 
@@ -488,16 +523,10 @@ int cmd_list(void)
 		ck_error("cannot list %s: %s", configfs_dir(), strerror(-ret));
 		return EXIT_FAILED;
 	}
-	if (out_opts.json) {
-		json_init(&j, stdout);
-		json_object_begin(&j);
-		json_kv_string(&j, "configfs", configfs_dir());
-		json_items(&j, items, n);
-		json_object_end(&j);
-		json_finish(&j);
-	} else {
+	if (out_opts.json)
+		json_list(items, n);
+	else
 		print_items(items, n);
-	}
 	free(items);
 	luks_devlist_free(&devs);
 	return EXIT_OK;
@@ -522,67 +551,91 @@ static const char *yes_no_unknown(int v)
 	return v > 0 ? "yes" : v == 0 ? "no" : "unknown";
 }
 
+/* What status reports besides the items; -1 where unknown. */
+struct status {
+	bool supported;
+	bool capture;
+	int loaded;
+	long count;
+	long reuse;
+};
+
+static void json_status(const struct status *st, const struct item *items,
+			size_t n)
+{
+	struct json_object *obj = json_object_new_object();
+	int err;
+
+	if (!obj) {
+		ck_json_print(NULL, -1);
+		return;
+	}
+	err = ck_json_add_string(obj, "configfs", configfs_dir());
+	err |= ck_json_add_bool(obj, "supported", st->supported);
+	err |= ck_json_add_string(obj, "kernel",
+				  st->capture ? "capture" : "running");
+	if (st->loaded < 0)
+		err |= ck_json_add_null(obj, "crash_kernel_loaded");
+	else
+		err |= ck_json_add_bool(obj, "crash_kernel_loaded", st->loaded);
+	if (st->count < 0)
+		err |= ck_json_add_null(obj, "count");
+	else
+		err |= ck_json_add_int(obj, "count", st->count);
+	if (st->reuse < 0)
+		err |= ck_json_add_null(obj, "reuse");
+	else
+		err |= ck_json_add_bool(obj, "reuse", st->reuse != 0);
+	err |= json_items(obj, items, n);
+	ck_json_print(obj, err);
+}
+
+static void print_status(const struct status *st, const struct item *items,
+			 size_t n)
+{
+	printf("configfs:            %s\n", configfs_dir());
+	printf("kernel support:      %s\n", st->supported ? "yes" : "no");
+	printf("kernel:              %s\n",
+	       st->capture ? "capture (kdump)" : "running");
+	printf("crash kernel loaded: %s\n", yes_no_unknown(st->loaded));
+	if (st->count < 0)
+		printf("registered volumes:  unknown\n");
+	else
+		printf("registered volumes:  %ld\n", st->count);
+	printf("reuse:               %s\n", yes_no_unknown((int)st->reuse));
+	if (st->supported && !st->capture) {
+		printf("\n");
+		print_items(items, n);
+	}
+}
+
 int cmd_status(void)
 {
 	struct luks_devlist devs = { 0 };
 	struct item *items = NULL;
-	bool supported = configfs_check() == 0;
-	bool capture = access(PROC_VMCORE, F_OK) == 0;
-	int loaded = crash_kernel_loaded();
-	long count = -1, reuse = -1;
-	struct json j;
+	struct status st = {
+		.supported = configfs_check() == 0,
+		.capture = access(PROC_VMCORE, F_OK) == 0,
+		.loaded = crash_kernel_loaded(),
+		.count = -1,
+		.reuse = -1,
+	};
 	size_t n = 0;
 
-	if (supported) {
-		if (configfs_read_count(&count) < 0)
-			count = -1;
-		if (configfs_read_reuse(&reuse) < 0)
-			reuse = -1;
+	if (st.supported) {
+		if (configfs_read_count(&st.count) < 0)
+			st.count = -1;
+		if (configfs_read_reuse(&st.reuse) < 0)
+			st.reuse = -1;
 		if (collect_items(&items, &n, &devs) < 0) {
 			ck_warn("cannot list %s", configfs_dir());
 			n = 0;
 		}
 	}
-	if (out_opts.json) {
-		json_init(&j, stdout);
-		json_object_begin(&j);
-		json_kv_string(&j, "configfs", configfs_dir());
-		json_kv_bool(&j, "supported", supported);
-		json_kv_string(&j, "kernel", capture ? "capture" : "running");
-		json_key(&j, "crash_kernel_loaded");
-		if (loaded < 0)
-			json_null(&j);
-		else
-			json_bool(&j, loaded);
-		json_key(&j, "count");
-		if (count < 0)
-			json_null(&j);
-		else
-			json_int(&j, count);
-		json_key(&j, "reuse");
-		if (reuse < 0)
-			json_null(&j);
-		else
-			json_bool(&j, reuse != 0);
-		json_items(&j, items, n);
-		json_object_end(&j);
-		json_finish(&j);
-	} else {
-		printf("configfs:            %s\n", configfs_dir());
-		printf("kernel support:      %s\n", supported ? "yes" : "no");
-		printf("kernel:              %s\n",
-		       capture ? "capture (kdump)" : "running");
-		printf("crash kernel loaded: %s\n", yes_no_unknown(loaded));
-		if (count < 0)
-			printf("registered volumes:  unknown\n");
-		else
-			printf("registered volumes:  %ld\n", count);
-		printf("reuse:               %s\n", yes_no_unknown((int)reuse));
-		if (supported && !capture) {
-			printf("\n");
-			print_items(items, n);
-		}
-	}
+	if (out_opts.json)
+		json_status(&st, items, n);
+	else
+		print_status(&st, items, n);
 	free(items);
 	luks_devlist_free(&devs);
 	return EXIT_OK;
@@ -717,33 +770,48 @@ static void print_volume(const struct vol_result *r)
 		dev, r->mapper);
 }
 
+/* One entry of unlock's "volumes". */
+static struct json_object *json_volume(const struct vol_result *r)
+{
+	struct json_object *obj = json_object_new_object();
+	int err;
+
+	if (!obj)
+		return NULL;
+	err = ck_json_add_string(obj, "uuid", r->key->uuid);
+	err |= ck_json_add_string(obj, "description", r->key->desc);
+	err |= ck_json_add_string(obj, "device", r->device);
+	err |= ck_json_add_string(obj, "mapper", r->mapper);
+	err |= ck_json_add_string(obj, "status", vol_status_name[r->status]);
+	err |= ck_json_add_string(obj, "reason", r->status == VOL_FAILED ?
+							 r->reason : NULL);
+	if (err) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
 static void json_unlock(const char *restore, const struct vol_result *res,
 			size_t n, size_t ok)
 {
-	struct json j;
+	struct json_object *obj = json_object_new_object();
+	struct json_object *volumes = json_object_new_array();
 	size_t i;
+	int err = 0;
 
-	json_init(&j, stdout);
-	json_object_begin(&j);
-	json_kv_string(&j, "restore", restore);
-	json_key(&j, "volumes");
-	json_array_begin(&j);
-	for (i = 0; i < n; i++) {
-		json_object_begin(&j);
-		json_kv_string(&j, "uuid", res[i].key->uuid);
-		json_kv_string(&j, "description", res[i].key->desc);
-		json_kv_string(&j, "device", res[i].device);
-		json_kv_string(&j, "mapper", res[i].mapper);
-		json_kv_string(&j, "status", vol_status_name[res[i].status]);
-		json_kv_string(&j, "reason", res[i].status == VOL_FAILED ?
-						     res[i].reason : NULL);
-		json_object_end(&j);
+	if (!obj || !volumes) {
+		json_object_put(volumes);
+		ck_json_print(obj, -1);
+		return;
 	}
-	json_array_end(&j);
-	json_kv_int(&j, "unlocked", (long)ok);
-	json_kv_int(&j, "total", (long)n);
-	json_object_end(&j);
-	json_finish(&j);
+	for (i = 0; i < n && !err; i++)
+		err = ck_json_append(volumes, json_volume(&res[i]));
+	err |= ck_json_add_string(obj, "restore", restore);
+	err |= ck_json_add(obj, "volumes", volumes);
+	err |= ck_json_add_int(obj, "unlocked", (long)ok);
+	err |= ck_json_add_int(obj, "total", (long)n);
+	ck_json_print(obj, err);
 }
 
 int cmd_unlock(const struct unlock_args *args)
