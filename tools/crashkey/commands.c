@@ -135,6 +135,44 @@ static void json_done(const char *action, const char *uuid,
 
 /* ---- finding the volume an argument names ---- */
 
+/* Two devices claim one LUKS UUID: crashkey does not guess which is the volume. */
+static void report_duplicate(const struct luks_dev *d)
+{
+	ck_error("LUKS UUID %s is on both %s and %s; not choosing one (a copied "
+		 "disk, or the paths of a multipath disk without its map?): "
+		 "name the device instead", d->uuid, d->path, d->other);
+}
+
+/* The one block device with LUKS UUID @uuid, malloc'd into *@path. */
+static int find_device(const char *uuid, char **path)
+{
+	const struct luks_dev *d;
+	struct luks_devlist devs;
+	int ret = luks_scan(&devs);
+
+	if (ret < 0) {
+		ck_error("cannot list block devices: %s", strerror(-ret));
+		return ret;
+	}
+	d = luks_devlist_find(&devs, uuid);
+	if (!d) {
+		ck_error("no block device holds a LUKS volume with UUID %s",
+			 uuid);
+		ret = -ENODEV;
+	} else if (d->other) {
+		report_duplicate(d);
+		ret = -ENOTUNIQ;
+	} else {
+		*path = strdup(d->path);
+		if (!*path) {
+			ck_error("out of memory");
+			ret = -ENOMEM;
+		}
+	}
+	luks_devlist_free(&devs);
+	return ret;
+}
+
 /*
  * Opens the LUKS header that a DEVICE|UUID argument names. An existing
  * path always wins, so a file that happens to be named like a UUID works.
@@ -143,39 +181,36 @@ static void json_done(const char *action, const char *uuid,
 static int open_target(const char *arg, struct crypt_device **cd,
 		       char uuid[UUID_BUF_LEN], char **path)
 {
-	struct luks_devlist devs;
 	char wanted[UUID_BUF_LEN];
-	const char *dev = arg;
+	bool by_uuid;
 	struct stat st;
 	int ret;
 
 	*path = NULL;
-	if (stat(arg, &st) < 0 && uuid_canonical(arg, wanted)) {
-		ret = luks_scan(&devs);
-		if (ret < 0) {
-			ck_error("cannot list block devices: %s",
-				 strerror(-ret));
+	by_uuid = stat(arg, &st) < 0 && uuid_canonical(arg, wanted);
+	if (by_uuid) {
+		ret = find_device(wanted, path);
+		if (ret < 0)
 			return ret;
-		}
-		dev = luks_devlist_find(&devs, wanted);
-		if (dev)
-			*path = strdup(dev);
-		luks_devlist_free(&devs);
-		if (!dev) {
-			ck_error("no block device holds a LUKS volume with "
-				 "UUID %s", wanted);
-			return -ENODEV;
-		}
 	} else {
 		*path = strdup(arg);
-	}
-	if (!*path) {
-		ck_error("out of memory");
-		return -ENOMEM;
+		if (!*path) {
+			ck_error("out of memory");
+			return -ENOMEM;
+		}
 	}
 	ret = luks_open(*path, cd, uuid);
 	if (ret < 0) {
 		report_open_error(*path, ret);
+	} else if (by_uuid && strcmp(uuid, wanted) != 0) {
+		/* blkid read one header, libcryptsetup another (LUKS2 keeps two). */
+		ck_error("%s: blkid reported LUKS UUID %s but the header holds %s",
+			 *path, wanted, uuid);
+		luks_close(*cd);
+		*cd = NULL;
+		ret = -ESTALE;
+	}
+	if (ret < 0) {
 		free(*path);
 		*path = NULL;
 	}
@@ -401,6 +436,20 @@ struct item {
 	const char *device;			/* points into the devlist */
 };
 
+/* The device of a registered volume for list and status; NULL if none or two. */
+static const char *item_device(const struct luks_devlist *devs,
+			       const char *uuid)
+{
+	const struct luks_dev *d = luks_devlist_find(devs, uuid);
+
+	if (d && d->other) {
+		ck_warn("LUKS UUID %s is on both %s and %s; no device shown",
+			uuid, d->path, d->other);
+		return NULL;
+	}
+	return d ? d->path : NULL;
+}
+
 /* Every registered item, with its key and device looked up. */
 static int collect_items(struct item **items, size_t *n,
 			 struct luks_devlist *devs)
@@ -430,7 +479,7 @@ static int collect_items(struct item **items, size_t *n,
 			it->desc[0] = '\0';
 		it->key_present = it->desc[0] &&
 				  keys_find("logon", it->desc) > 0;
-		it->device = luks_devlist_find(devs, it->uuid);
+		it->device = item_device(devs, it->uuid);
 	}
 	configfs_free_items(uuids, count);
 	*n = count;
@@ -662,7 +711,7 @@ struct vol_result {
 	const char *device;		/* NULL if no device has the UUID */
 	char mapper[64];		/* /dev/mapper/luks-<uuid> */
 	enum vol_status status;
-	char reason[160];		/* with VOL_FAILED */
+	char reason[320];		/* with VOL_FAILED */
 };
 
 /* What the restore step did, for the report. */
@@ -730,6 +779,11 @@ static void unlock_volume(struct vol_result *r, bool dry_run)
 		vol_fail(r, "cannot read the LUKS header: %s", strerror(-ret));
 		goto out;
 	}
+	/* blkid found the UUID in one header, libcryptsetup read another. */
+	if (strcmp(uuid, r->key->uuid) != 0) {
+		vol_fail(r, "the LUKS header holds UUID %s, not used", uuid);
+		goto out;
+	}
 	ret = luks_verify_key(cd, &key);
 	if (ret == -EPERM) {
 		vol_fail(r, "key does not match the LUKS header, not used");
@@ -753,6 +807,24 @@ out:
 	secret_free(&key);
 	if (cd)
 		luks_close(cd);
+}
+
+/* Unlocks the volume of @r's key if exactly one device carries its UUID. */
+static void find_and_unlock(struct vol_result *r,
+			    const struct luks_devlist *devs, bool dry_run)
+{
+	const struct luks_dev *d = luks_devlist_find(devs, r->key->uuid);
+	const char *dropped = dry_run ? "" : "; key dropped";
+
+	if (!d)
+		vol_fail(r, "no block device with this LUKS UUID%s", dropped);
+	else if (d->other)
+		vol_fail(r, "this LUKS UUID is on both %s and %s, neither "
+			 "used%s", d->path, d->other, dropped);
+	else {
+		r->device = d->path;
+		unlock_volume(r, dry_run);
+	}
 }
 
 static void print_volume(const struct vol_result *r)
@@ -845,14 +917,9 @@ int cmd_unlock(const struct unlock_args *args)
 		struct vol_result *r = &res[i];
 
 		r->key = &keys[i];
-		r->device = luks_devlist_find(&devs, keys[i].uuid);
 		snprintf(r->mapper, sizeof(r->mapper), "/dev/mapper/%s%s",
 			 MAPPER_PREFIX, keys[i].uuid);
-		if (r->device)
-			unlock_volume(r, args->dry_run);
-		else
-			vol_fail(r, "no block device with this LUKS UUID%s",
-				 args->dry_run ? "" : "; key dropped");
+		find_and_unlock(r, &devs, args->dry_run);
 		/* Used or useless: either way the key must not linger. */
 		if (!args->dry_run) {
 			ret = keys_drop(keys[i].id);
