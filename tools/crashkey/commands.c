@@ -110,9 +110,9 @@ static void report_configfs_error(int err, const char *uuid,
  * add and remove with --json: one object saying what was done. @device
  * may be NULL (remove by UUID).
  */
-static void json_done(const char *action, const char *uuid,
-		      const char *device, const char *desc, bool item,
-		      bool key)
+static void print_done_json(const char *action, const char *uuid,
+			    const char *device, const char *desc, bool item,
+			    bool key)
 {
 	struct json_object *obj;
 	int err;
@@ -135,12 +135,12 @@ static void json_done(const char *action, const char *uuid,
 
 /* ---- finding the volume an argument names ---- */
 
-/* Two devices claim one LUKS UUID: crashkey does not guess which is the volume. */
+/* Two devices claim one LUKS UUID: crashkey does not guess which is it. */
 static void report_duplicate(const struct luks_dev *d)
 {
-	ck_error("LUKS UUID %s is on both %s and %s; not choosing one (a copied "
-		 "disk, or the paths of a multipath disk without its map?): "
-		 "name the device instead", d->uuid, d->path, d->other);
+	ck_error("LUKS UUID %s is on both %s and %s; not choosing one (a "
+		 "copied disk, or the paths of a multipath disk without its "
+		 "map?): name the device instead", d->uuid, d->path, d->other);
 }
 
 /* The one block device with LUKS UUID @uuid, malloc'd into *@path. */
@@ -203,9 +203,9 @@ static int open_target(const char *arg, struct crypt_device **cd,
 	if (ret < 0) {
 		report_open_error(*path, ret);
 	} else if (by_uuid && strcmp(uuid, wanted) != 0) {
-		/* blkid read one header, libcryptsetup another (LUKS2 keeps two). */
-		ck_error("%s: blkid reported LUKS UUID %s but the header holds %s",
-			 *path, wanted, uuid);
+		/* blkid read one header, libcryptsetup the other (LUKS2). */
+		ck_error("%s: blkid reported LUKS UUID %s but the header holds "
+			 "%s", *path, wanted, uuid);
 		luks_close(*cd);
 		*cd = NULL;
 		ret = -ESTALE;
@@ -340,7 +340,7 @@ int cmd_add(const struct add_args *args)
 		goto out;
 	}
 	ck_info("added %s %s as %s", uuid, path, desc);
-	json_done("added", uuid, path, desc, true, true);
+	print_done_json("added", uuid, path, desc, true, true);
 	rc = EXIT_OK;
 out:
 	secret_free(&pass);
@@ -423,7 +423,7 @@ int cmd_remove(const char *target)
 	else
 		ck_info("removed %s (its logon key %s was already gone)", uuid,
 			desc);
-	json_done("removed", uuid, NULL, desc, have_item, id > 0);
+	print_done_json("removed", uuid, NULL, desc, have_item, id > 0);
 	return EXIT_OK;
 }
 
@@ -436,7 +436,7 @@ struct item {
 	const char *device;			/* points into the devlist */
 };
 
-/* The device of a registered volume for list and status; NULL if none or two. */
+/* The device of a registered volume, for list and status; NULL if not one. */
 static const char *item_device(const struct luks_devlist *devs,
 			       const char *uuid)
 {
@@ -487,7 +487,7 @@ static int collect_items(struct item **items, size_t *n,
 }
 
 /* The "items" member of list and status. */
-static int json_items(struct json_object *obj, const struct item *items,
+static int items_json(struct json_object *obj, const struct item *items,
 		      size_t n)
 {
 	struct json_object *array = json_object_new_array();
@@ -504,9 +504,10 @@ static int json_items(struct json_object *obj, const struct item *items,
 			return -1;
 		}
 		err = ck_json_add_string(it, "uuid", items[i].uuid);
-		err |= ck_json_add_string(it, "description",
-					  items[i].desc[0] ? items[i].desc : NULL);
-		err |= ck_json_add_bool(it, "key_present", items[i].key_present);
+		err |= ck_json_add_string(it, "description", items[i].desc[0] ?
+						      items[i].desc : NULL);
+		err |= ck_json_add_bool(it, "key_present",
+					items[i].key_present);
 		err |= ck_json_add_string(it, "device", items[i].device);
 		if (err) {
 			json_object_put(it);
@@ -541,7 +542,7 @@ static void print_items(const struct item *items, size_t n)
 		       items[i].desc[0] ? items[i].desc : "-");
 }
 
-static void json_list(const struct item *items, size_t n)
+static void print_list_json(const struct item *items, size_t n)
 {
 	struct json_object *obj = json_object_new_object();
 	int err;
@@ -551,7 +552,7 @@ static void json_list(const struct item *items, size_t n)
 		return;
 	}
 	err = ck_json_add_string(obj, "configfs", configfs_dir());
-	err |= json_items(obj, items, n);
+	err |= items_json(obj, items, n);
 	ck_json_print(obj, err);
 }
 
@@ -573,7 +574,7 @@ int cmd_list(void)
 		return EXIT_FAILED;
 	}
 	if (out_opts.json)
-		json_list(items, n);
+		print_list_json(items, n);
 	else
 		print_items(items, n);
 	free(items);
@@ -609,8 +610,8 @@ struct status {
 	long reuse;
 };
 
-static void json_status(const struct status *st, const struct item *items,
-			size_t n)
+static void print_status_json(const struct status *st,
+			      const struct item *items, size_t n)
 {
 	struct json_object *obj = json_object_new_object();
 	int err;
@@ -635,7 +636,7 @@ static void json_status(const struct status *st, const struct item *items,
 		err |= ck_json_add_null(obj, "reuse");
 	else
 		err |= ck_json_add_bool(obj, "reuse", st->reuse != 0);
-	err |= json_items(obj, items, n);
+	err |= items_json(obj, items, n);
 	ck_json_print(obj, err);
 }
 
@@ -682,7 +683,7 @@ int cmd_status(void)
 		}
 	}
 	if (out_opts.json)
-		json_status(&st, items, n);
+		print_status_json(&st, items, n);
 	else
 		print_status(&st, items, n);
 	free(items);
@@ -843,7 +844,7 @@ static void print_volume(const struct vol_result *r)
 }
 
 /* One entry of unlock's "volumes". */
-static struct json_object *json_volume(const struct vol_result *r)
+static struct json_object *volume_json(const struct vol_result *r)
 {
 	struct json_object *obj = json_object_new_object();
 	int err;
@@ -864,8 +865,8 @@ static struct json_object *json_volume(const struct vol_result *r)
 	return obj;
 }
 
-static void json_unlock(const char *restore, const struct vol_result *res,
-			size_t n, size_t ok)
+static void print_unlock_json(const char *restore,
+			      const struct vol_result *res, size_t n, size_t ok)
 {
 	struct json_object *obj = json_object_new_object();
 	struct json_object *volumes = json_object_new_array();
@@ -878,7 +879,7 @@ static void json_unlock(const char *restore, const struct vol_result *res,
 		return;
 	}
 	for (i = 0; i < n && !err; i++)
-		err = ck_json_append(volumes, json_volume(&res[i]));
+		err = ck_json_append(volumes, volume_json(&res[i]));
 	err |= ck_json_add_string(obj, "restore", restore);
 	err |= ck_json_add(obj, "volumes", volumes);
 	err |= ck_json_add_int(obj, "unlocked", (long)ok);
@@ -933,7 +934,7 @@ int cmd_unlock(const struct unlock_args *args)
 	}
 
 	if (out_opts.json)
-		json_unlock(restore, res, n, ok);
+		print_unlock_json(restore, res, n, ok);
 	else if (n > 0)
 		ck_info("%s %zu of %zu volumes",
 			args->dry_run ? "would unlock" : "unlocked", ok, n);

@@ -17,7 +17,7 @@
 #include "luks.h"
 #include "output.h"
 
-/* Holders of each block device by kernel name; CRASHKEY_SYSFS_BLOCK in tests. */
+/* Block devices by kernel name, for holders; CRASHKEY_SYSFS_BLOCK in tests. */
 #define SYSFS_BLOCK_DEFAULT	"/sys/class/block"
 /* MAJ:MIN links to each block device's sysfs directory. */
 #define SYSFS_DEV_BLOCK		"/sys/dev/block"
@@ -305,8 +305,8 @@ static int scan_one(struct luks_devlist *list, blkid_dev dev)
 	ret = is_leg(path, why, sizeof(why));
 	if (ret < 0) {
 		/* Might be a leg: using it could write around the array. */
-		ck_warn("%s: LUKS UUID %s, skipped: cannot read its holders: %s",
-			path, uuid, strerror(-ret));
+		ck_warn("%s: LUKS UUID %s, skipped: cannot read its holders: "
+			"%s", path, uuid, strerror(-ret));
 		return 0;
 	}
 	if (ret > 0) {

@@ -16,7 +16,7 @@
 
 #include "names.h"
 
-/* What libuuid writes back is canonical; uuid_parse() alone takes either case. */
+/* Canonical is what libuuid writes back; uuid_parse() takes either case. */
 bool uuid_is_canonical(const char *s)
 {
 	char back[UUID_BUF_LEN];
