@@ -25,7 +25,8 @@ add_foreign_arch() {
 need_update=0
 want linux-source-6.12 bc bison flex libssl-dev libelf-dev cpio ccache make gcc \
 	xz-utils kmod pkg-config cryptsetup-bin keyutils \
-	libcryptsetup-dev libkeyutils-dev shellcheck python3 python3-yaml \
+	libcryptsetup-dev libkeyutils-dev uuid-dev libblkid-dev libjson-c-dev \
+	shellcheck python3 python3-yaml \
 	sparse cppcheck git
 for arch in "${@:-x86_64}"; do
 	load_arch "$arch"

@@ -26,15 +26,18 @@ say() { printf '[%s] %s\n' "$ARCH_NAME" "$*"; }
 
 # ---- build --------------------------------------------------------------
 
-# crashkey is built against the target's own libcryptsetup and libkeyutils, taken from
-# the unpacked packages: only their two headers, their .so files and the runtime
+# crashkey is built against the target's own libcryptsetup, libkeyutils, libuuid,
+# libblkid and json-c, taken from the unpacked packages: only their headers (at their
+# paths under usr/include, for <blkid/blkid.h>), their .so files and the runtime
 # libraries they pull in. (Called in an if: errexit is off, so every step returns.)
 build_userspace() {
-	local out=$1 target inc lib
+	local out=$1 target inc lib h
 	target=$("$CRASHKEY_TOP/ci-matrix/rootfs.sh" fetch "$ARCH_NAME") || return
 	inc=$out/include
-	mkdir -p "$inc"
-	cp "$target/usr/include/libcryptsetup.h" "$target/usr/include/keyutils.h" "$inc/" || return
+	for h in libcryptsetup.h keyutils.h uuid/uuid.h blkid/blkid.h json-c; do
+		mkdir -p "$inc/$(dirname "$h")" &&
+			cp -R "$target/usr/include/$h" "$inc/$(dirname "$h")/" || return
+	done
 	lib="-L$target/usr/lib/$GNU_TRIPLET -L$target/lib/$GNU_TRIPLET"
 	lib+=" -Wl,-rpath-link,$target/usr/lib/$GNU_TRIPLET -Wl,-rpath-link,$target/lib/$GNU_TRIPLET"
 	make -s -C "$CRASHKEY_TOP/tools/crashkey" O="$out" CROSS_COMPILE="$CROSS_COMPILE" \

@@ -7,9 +7,12 @@
 #
 #   tests/tool/run.sh path/to/crashkey
 #
-# Needs root, cryptsetup and keyctl. Prints TAP; exits non-zero if any test
-# failed. Uses loop devices for the UUID lookup and unlock tests when it
-# can, and skips those tests otherwise. Builds nothing.
+# Needs root, cryptsetup, keyctl, readelf and nm. Prints TAP; exits non-zero
+# if any test failed. Uses loop devices for the UUID lookup and unlock tests
+# when it can, and skips those tests otherwise. A UUID lookup reads (never
+# writes) every block device of the host, through libblkid; md arrays and
+# multipath maps are stood in for by a directory (CRASHKEY_SYSFS_BLOCK) with
+# the holders sysfs would show. Builds nothing.
 
 set -u
 
@@ -23,7 +26,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "$0: must run as root" >&2
 	exit 2
 fi
-for tool in cryptsetup keyctl; do
+for tool in cryptsetup keyctl readelf nm; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "$0: $tool is needed" >&2
 		exit 2
@@ -34,12 +37,15 @@ TMP=$(mktemp -d /tmp/crashkey-test.XXXXXX)
 LOG=$TMP/log		# every output crashkey printed, for the leak check
 mkdir -p "$LOG"
 LOOP=""
+LOOP2=""		# a second loop device, on a changed copy of the image
+DM_MAP=""		# a device-mapper map made by a test
 UUID=""
 MAPPER=""
 DESC=""
 CUSTOM_DESC=""
 NODEV_UUID=""
 NODEV_DESC=""
+BAD_DESC=""
 
 # ---- TAP ----
 
@@ -156,6 +162,12 @@ cleanup() {
 	if [ -n "$MAPPER" ] && [ -e "/dev/mapper/$MAPPER" ]; then
 		cryptsetup close "$MAPPER" >/dev/null 2>&1
 	fi
+	if [ -n "$DM_MAP" ]; then
+		dmsetup remove "$DM_MAP" >/dev/null 2>&1
+	fi
+	if [ -n "$LOOP2" ]; then
+		losetup -d "$LOOP2" >/dev/null 2>&1
+	fi
 	if [ -n "$LOOP" ]; then
 		losetup -d "$LOOP" >/dev/null 2>&1
 	fi
@@ -166,6 +178,9 @@ cleanup() {
 	fi
 	if [ -n "$NODEV_DESC" ]; then
 		drop_key user "$NODEV_DESC"
+	fi
+	if [ -n "$BAD_DESC" ]; then
+		drop_key user "$BAD_DESC"
 	fi
 	rm -rf "$TMP"
 }
@@ -231,13 +246,8 @@ CFG=$TMP/configfs		# stand-in for crash_dm_crypt_keys
 ITEM=$CFG/$UUID
 mkdir -p "$CFG"
 export CRASHKEY_CONFIGFS=$CFG
-# Nothing on the host's disks is scanned: only the loop device, if any.
-SYSFS=$TMP/sysfs-block
-mkdir -p "$SYSFS"
-export CRASHKEY_SYSFS_BLOCK=$SYSFS
-if LOOP=$(losetup -f --show "$IMG" 2>/dev/null) && [ -n "$LOOP" ]; then
-	mkdir -p "$SYSFS/${LOOP#/dev/}"
-else
+SYSFS=$TMP/sysfs-block		# stand-in for /sys/class/block, for holders
+if ! LOOP=$(losetup -f --show "$IMG" 2>/dev/null) || [ -z "$LOOP" ]; then
 	LOOP=""
 fi
 
@@ -246,20 +256,39 @@ echo "# volume: $IMG UUID $UUID loop ${LOOP:-none}"
 
 # ---- the binary ----
 
-# A function of ours exported under a library's name takes that name's place
+# A symbol of ours exported under a library's name takes that name's place
 # inside the library: libcryptsetup called our uuid_parse() with a 16-byte
-# uuid_t, which wrote 37 bytes into it.
-begin "crashkey exports no function that a library it links defines"
-LIBS=$(ldd "$CK" | awk '$3 ~ /^\// { print $3 }')
-# Functions only: data the libraries' code refers to (stdout, optind) is defined in
-# the executable by copy relocations, as in every program.
-OURS=$(nm -D --defined-only "$CK" | awk '$2 ~ /^[TWi]$/ { sub(/@.*/, "", $3); print $3 }' | sort -u)
+# uuid_t, which wrote 37 bytes into it. The libraries are all that ldd
+# loads: the DT_NEEDED ones, theirs (libcryptsetup's libdevmapper, ...) and
+# the dynamic loader.
+LIBS=$(ldd "$CK" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+# Objects the binary holds by copy relocation (stdout, optind) are defined in
+# it and in their library, as in every program: they are the library's own.
+COPIED=$(readelf -rW "$CK" | awk '$3 ~ /_COPY$/ { sub(/@.*/, "", $5); print $5 }' |
+	sort -u)
+# What crashkey itself exports.
+OURS=$(nm -D --defined-only "$CK" | awk '{ sub(/@.*/, "", $NF); print $NF }' |
+	sort -u | comm -23 - <(printf '%s\n' "$COPIED"))
+
+begin "ldd finds every library crashkey needs"
+for needed in $(readelf -dW "$CK" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
+	grep -qF "/$needed" <<<"$LIBS" || fail "ldd does not resolve $needed"
+done
 [ -n "$LIBS" ] || fail "ldd found no library"
+end
+
+begin "crashkey exports no symbol that a library it loads defines"
 for lib in $LIBS; do
 	CLASH=$(nm -D --defined-only "$lib" | awk '{ sub(/@.*/, "", $NF); print $NF }' |
 		sort -u | comm -12 - <(printf '%s\n' "$OURS") | tr '\n' ' ')
-	[ -z "$CLASH" ] || fail "exported by crashkey and $lib: $CLASH"
+	[ -z "$CLASH" ] || fail "defined by crashkey and $lib: $CLASH"
 done
+end
+
+# Linked with -rdynamic (--export-dynamic) it would export every global of its
+# own, and any of them could take a library's name.
+begin "crashkey exports nothing of its own (not linked with -rdynamic)"
+[ -z "$OURS" ] || fail "exports $(tr '\n' ' ' <<<"$OURS")"
 end
 
 # ---- command line ----
@@ -576,6 +605,180 @@ else
 	skip "add by UUID finds the block device" "no loop device"
 fi
 
+# ---- which device a UUID names ----
+
+# A changed copy of the image, same LUKS UUID, on LOOP2. Every lookup below
+# tries the wrong key file: "$LOOP: no key slot matches" says the lookup
+# chose LOOP, and found no second device with the UUID.
+copy_image() {
+	cp "$IMG" "$TMP/$1.img"
+	printf '%s' "$TMP/$1.img"
+}
+
+attach_copy() {
+	LOOP2=$(losetup -f --show "$1") || fail "cannot attach $1"
+}
+
+detach_copy() {
+	[ -z "$LOOP2" ] || losetup -d "$LOOP2" || fail "cannot detach $LOOP2"
+	LOOP2=""
+}
+
+# write_hex FILE OFFSET HEX: writes the bytes HEX at OFFSET of FILE.
+write_hex() {
+	printf '%s' "$3" | xxd -r -p | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# N as 8 bytes, little-endian, in hex.
+le64_hex() {
+	printf '%016x' "$1" | sed 's/../& /g' | awk '{ for (i = NF; i > 0; i--) printf "%s", $i }'
+}
+
+# What each member of an md RAID1 with 1.0 metadata shows: the array's data
+# (here its LUKS header) from its start, and an md superblock 8 KiB before its
+# 4 KiB-aligned end: magic, major version 1, and its own sector at byte 144.
+md_superblock_1_0() {
+	local off
+	off=$(( ($(stat -c %s "$1") & ~0xfff) - 0x2000 ))
+	write_hex "$1" "$off" fc4e2ba901000000
+	write_hex "$1" $((off + 144)) "$(le64_hex $((off / 512)))"
+}
+
+# A bcache superblock at 4 KiB (its sector, 8, then its magic): blkid finds it
+# before the LUKS header, and calls the device ambiguous.
+bcache_superblock() {
+	write_hex "$1" $((0x1008)) 0800000000000000
+	write_hex "$1" $((0x1018)) c68573f64e1a45ca8265f57f48ba6d81
+}
+
+expect_chose_loop() {
+	expect_rc 1
+	expect_err "$LOOP: no key slot matches this passphrase"
+	! grep -qF "is on both" "$ERR" || fail "a second device was taken for the volume"
+}
+
+# fake_holder HOLDER [DM_UUID]: a stand-in for /sys/class/block in which
+# LOOP is held by HOLDER, a dm device with DM_UUID if one is given.
+fake_holder() {
+	rm -rf "$SYSFS"
+	mkdir -p "$SYSFS/${LOOP#/dev/}/holders/$1"
+	if [ $# -gt 1 ]; then
+		mkdir -p "$SYSFS/$1/dm"
+		printf '%s\n' "$2" >"$SYSFS/$1/dm/uuid"
+	fi
+}
+
+if [ -n "$LOOP" ]; then
+	begin "add by uuid= with an uppercase UUID finds the block device"
+	ck add --key-file "$WRONGFILE" "uuid=$(printf '%s' "$UUID" | tr a-f A-F)"
+	expect_chose_loop
+	end
+
+	begin "add with a UUID one digit short: neither a UUID nor a file"
+	ck add --key-file "$KEYFILE" "${UUID%?}"
+	expect_rc 1
+	expect_err "${UUID%?}: no such file or device"
+	end
+
+	begin "add by UUID refuses a UUID on two devices and names both"
+	attach_copy "$(copy_image copy)"
+	ck add --key-file "$KEYFILE" "$UUID"
+	expect_rc 1
+	grep -qF -e "UUID $UUID is on both $LOOP and $LOOP2;" \
+		-e "UUID $UUID is on both $LOOP2 and $LOOP;" "$ERR" ||
+		fail "the error does not name $LOOP and $LOOP2"
+	expect_no_key logon "$DESC"
+	end
+
+	begin "list shows no device for a UUID on two devices, and warns"
+	mkdir -p "$ITEM"
+	printf '%s' "$DESC" >"$ITEM/description"
+	ck --json list
+	expect_rc 0
+	expect_json
+	expect_out "\"device\":null"
+	expect_err "warning: LUKS UUID $UUID is on both"
+	rm -rf "$ITEM"
+	detach_copy
+	end
+
+	begin "a RAID1 member with its metadata at the end is not the volume"
+	IMG2=$(copy_image raid-member)
+	md_superblock_1_0 "$IMG2"
+	attach_copy "$IMG2"
+	ck add --key-file "$WRONGFILE" "$UUID"
+	expect_chose_loop
+	detach_copy
+	end
+
+	# LUKS1 with the same UUID: libcryptsetup still opens it, bcache's
+	# superblock lands in the key material of slot 0.
+	begin "a device whose signatures are ambiguous to blkid is not used"
+	IMG2=$TMP/ambiguous.img
+	truncate -s 8M "$IMG2"
+	cryptsetup luksFormat --type luks1 --uuid "$UUID" "${FAST_KDF[@]}" "$IMG2" \
+		"$WRONGFILE" >/dev/null 2>&1 || fail "cannot make a LUKS1 image"
+	bcache_superblock "$IMG2"
+	attach_copy "$IMG2"
+	ck add --key-file "$WRONGFILE" "$UUID"
+	expect_chose_loop
+	detach_copy
+	end
+
+	# Another UUID in the primary LUKS2 header alone (at byte 168): blkid
+	# reads it there, libcryptsetup finds that copy's checksum wrong and
+	# reads the secondary header.
+	begin "add by UUID checks that the header holds the UUID blkid reported"
+	IMG2=$(copy_image stale)
+	printf '%s' "$NODEV_UUID" | dd of="$IMG2" bs=1 seek=168 conv=notrunc status=none
+	attach_copy "$IMG2"
+	ck add --key-file "$KEYFILE" "$NODEV_UUID"
+	expect_rc 1
+	expect_err "$LOOP2: blkid reported LUKS UUID $NODEV_UUID but the header holds $UUID"
+	expect_no_key logon "$DESC"
+	detach_copy
+	end
+
+	begin "a device held by an md array is skipped"
+	fake_holder md127
+	CRASHKEY_SYSFS_BLOCK=$SYSFS ck --verbose add --key-file "$WRONGFILE" "$UUID"
+	expect_rc 1
+	expect_err "$LOOP: LUKS UUID $UUID, skipped: md127 holds it"
+	expect_err "no block device holds a LUKS volume with UUID $UUID"
+	end
+
+	begin "a path of a multipath map is skipped"
+	fake_holder dm-90 "mpath-3600508b400105e210000900000490000"
+	CRASHKEY_SYSFS_BLOCK=$SYSFS ck --verbose add --key-file "$WRONGFILE" "$UUID"
+	expect_rc 1
+	expect_err "$LOOP: LUKS UUID $UUID, skipped: dm-90 holds it"
+	expect_err "no block device holds a LUKS volume with UUID $UUID"
+	end
+
+	begin "an open volume (a dm-crypt holder) is still found"
+	fake_holder dm-91 "CRYPT-LUKS2-${UUID//-/}-$MAPPER"
+	CRASHKEY_SYSFS_BLOCK=$SYSFS ck add --key-file "$WRONGFILE" "$UUID"
+	expect_chose_loop
+	end
+
+	# The same with a real map, where the kernel has device-mapper.
+	DM_MAP="crashkey-test-mpath-$$"
+	if DM_DISABLE_UDEV=1 dmsetup create "$DM_MAP" --uuid "mpath-$DM_MAP" \
+		--table "0 $(blockdev --getsz "$LOOP") linear $LOOP 0" >/dev/null 2>&1; then
+		begin "a multipath map is found instead of its path"
+		ck add --key-file "$WRONGFILE" "$UUID"
+		expect_rc 1
+		expect_err "/dev/mapper/$DM_MAP: no key slot matches this passphrase"
+		DM_DISABLE_UDEV=1 dmsetup remove "$DM_MAP" || fail "cannot remove $DM_MAP"
+		end
+	else
+		skip "a multipath map is found instead of its path" "no device-mapper"
+	fi
+	DM_MAP=""
+else
+	skip "which device a UUID names" "no loop device"
+fi
+
 # ---- unlock (capture kernel side) ----
 
 CAP=$TMP/capture		# stand-in for the capture kernel's directory
@@ -615,7 +818,28 @@ else
 	expect_no_key user "$NODEV_DESC"
 	end
 
+	# Key descriptions are bytes anyone chose; JSON must be UTF-8.
+	begin "unlock --json is valid JSON for a key description that is not UTF-8"
+	BAD_DESC=$(printf 'crashkey-test\377:vk-%s' "$NODEV_UUID")
+	keyctl padd user "$BAD_DESC" @u <"$WRONGFILE" >/dev/null
+	CRASHKEY_CONFIGFS=$CAP ck --json unlock --no-restore
+	expect_rc 3
+	expect_json
+	expect_out "$(printf 'crashkey-test\357\277\275:vk-')"
+	expect_no_key user "$BAD_DESC"
+	end
+
 	if [ -n "$LOOP" ]; then
+		begin "unlock refuses a UUID on two devices and drops the key"
+		attach_copy "$(copy_image copy)"
+		keyctl padd user "$DESC" @u <"$KEY_BIN" >/dev/null
+		CRASHKEY_CONFIGFS=$CAP ck unlock --no-restore
+		expect_rc 3
+		expect_out "failed $UUID -: this LUKS UUID is on both"
+		expect_no_key user "$DESC"
+		detach_copy
+		end
+
 		begin "unlock refuses a key that does not match the header"
 		head -c "$(stat -c %s "$KEY_BIN")" /dev/urandom |
 			keyctl padd user "$DESC" @u >/dev/null
@@ -657,6 +881,11 @@ else
 			expect_rc 0
 			expect_out "already-active $UUID"
 			expect_no_key user "$DESC"
+			end
+
+			begin "an open volume (dm-crypt on it) is still found by UUID"
+			ck add --key-file "$WRONGFILE" "$UUID"
+			expect_chose_loop
 			end
 		fi
 	else

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "commands.h"
 #include "configfs.h"
 #include "keys.h"
@@ -108,27 +110,68 @@ static void report_configfs_error(int err, const char *uuid,
  * add and remove with --json: one object saying what was done. @device
  * may be NULL (remove by UUID).
  */
-static void json_done(const char *action, const char *uuid,
-		      const char *device, const char *desc, bool item,
-		      bool key)
+static void print_done_json(const char *action, const char *uuid,
+			    const char *device, const char *desc, bool item,
+			    bool key)
 {
-	struct json j;
+	struct json_object *obj;
+	int err;
 
 	if (!out_opts.json)
 		return;
-	json_init(&j, stdout);
-	json_object_begin(&j);
-	json_kv_string(&j, "action", action);
-	json_kv_string(&j, "uuid", uuid);
-	json_kv_string(&j, "device", device);
-	json_kv_string(&j, "description", desc);
-	json_kv_bool(&j, "item", item);
-	json_kv_bool(&j, "key", key);
-	json_object_end(&j);
-	json_finish(&j);
+	obj = json_object_new_object();
+	if (!obj) {
+		ck_json_print(NULL, -1);
+		return;
+	}
+	err = ck_json_add_string(obj, "action", action);
+	err |= ck_json_add_string(obj, "uuid", uuid);
+	err |= ck_json_add_string(obj, "device", device);
+	err |= ck_json_add_string(obj, "description", desc);
+	err |= ck_json_add_bool(obj, "item", item);
+	err |= ck_json_add_bool(obj, "key", key);
+	ck_json_print(obj, err);
 }
 
 /* ---- finding the volume an argument names ---- */
+
+/* Two devices claim one LUKS UUID: crashkey does not guess which is it. */
+static void report_duplicate(const struct luks_dev *d)
+{
+	ck_error("LUKS UUID %s is on both %s and %s; not choosing one (a "
+		 "copied disk, or the paths of a multipath disk without its "
+		 "map?): name the device instead", d->uuid, d->path, d->other);
+}
+
+/* The one block device with LUKS UUID @uuid, malloc'd into *@path. */
+static int find_device(const char *uuid, char **path)
+{
+	const struct luks_dev *d;
+	struct luks_devlist devs;
+	int ret = luks_scan(&devs);
+
+	if (ret < 0) {
+		ck_error("cannot list block devices: %s", strerror(-ret));
+		return ret;
+	}
+	d = luks_devlist_find(&devs, uuid);
+	if (!d) {
+		ck_error("no block device holds a LUKS volume with UUID %s",
+			 uuid);
+		ret = -ENODEV;
+	} else if (d->other) {
+		report_duplicate(d);
+		ret = -ENOTUNIQ;
+	} else {
+		*path = strdup(d->path);
+		if (!*path) {
+			ck_error("out of memory");
+			ret = -ENOMEM;
+		}
+	}
+	luks_devlist_free(&devs);
+	return ret;
+}
 
 /*
  * Opens the LUKS header that a DEVICE|UUID argument names. An existing
@@ -138,39 +181,36 @@ static void json_done(const char *action, const char *uuid,
 static int open_target(const char *arg, struct crypt_device **cd,
 		       char uuid[UUID_BUF_LEN], char **path)
 {
-	struct luks_devlist devs;
 	char wanted[UUID_BUF_LEN];
-	const char *dev = arg;
+	bool by_uuid;
 	struct stat st;
 	int ret;
 
 	*path = NULL;
-	if (stat(arg, &st) < 0 && uuid_canonical(arg, wanted)) {
-		ret = luks_scan(&devs);
-		if (ret < 0) {
-			ck_error("cannot list block devices: %s",
-				 strerror(-ret));
+	by_uuid = stat(arg, &st) < 0 && uuid_canonical(arg, wanted);
+	if (by_uuid) {
+		ret = find_device(wanted, path);
+		if (ret < 0)
 			return ret;
-		}
-		dev = luks_devlist_find(&devs, wanted);
-		if (dev)
-			*path = strdup(dev);
-		luks_devlist_free(&devs);
-		if (!dev) {
-			ck_error("no block device holds a LUKS volume with "
-				 "UUID %s", wanted);
-			return -ENODEV;
-		}
 	} else {
 		*path = strdup(arg);
-	}
-	if (!*path) {
-		ck_error("out of memory");
-		return -ENOMEM;
+		if (!*path) {
+			ck_error("out of memory");
+			return -ENOMEM;
+		}
 	}
 	ret = luks_open(*path, cd, uuid);
 	if (ret < 0) {
 		report_open_error(*path, ret);
+	} else if (by_uuid && strcmp(uuid, wanted) != 0) {
+		/* blkid read one header, libcryptsetup the other (LUKS2). */
+		ck_error("%s: blkid reported LUKS UUID %s but the header holds "
+			 "%s", *path, wanted, uuid);
+		luks_close(*cd);
+		*cd = NULL;
+		ret = -ESTALE;
+	}
+	if (ret < 0) {
 		free(*path);
 		*path = NULL;
 	}
@@ -300,7 +340,7 @@ int cmd_add(const struct add_args *args)
 		goto out;
 	}
 	ck_info("added %s %s as %s", uuid, path, desc);
-	json_done("added", uuid, path, desc, true, true);
+	print_done_json("added", uuid, path, desc, true, true);
 	rc = EXIT_OK;
 out:
 	secret_free(&pass);
@@ -383,7 +423,7 @@ int cmd_remove(const char *target)
 	else
 		ck_info("removed %s (its logon key %s was already gone)", uuid,
 			desc);
-	json_done("removed", uuid, NULL, desc, have_item, id > 0);
+	print_done_json("removed", uuid, NULL, desc, have_item, id > 0);
 	return EXIT_OK;
 }
 
@@ -395,6 +435,20 @@ struct item {
 	bool key_present;
 	const char *device;			/* points into the devlist */
 };
+
+/* The device of a registered volume, for list and status; NULL if not one. */
+static const char *item_device(const struct luks_devlist *devs,
+			       const char *uuid)
+{
+	const struct luks_dev *d = luks_devlist_find(devs, uuid);
+
+	if (d && d->other) {
+		ck_warn("LUKS UUID %s is on both %s and %s; no device shown",
+			uuid, d->path, d->other);
+		return NULL;
+	}
+	return d ? d->path : NULL;
+}
 
 /* Every registered item, with its key and device looked up. */
 static int collect_items(struct item **items, size_t *n,
@@ -425,29 +479,47 @@ static int collect_items(struct item **items, size_t *n,
 			it->desc[0] = '\0';
 		it->key_present = it->desc[0] &&
 				  keys_find("logon", it->desc) > 0;
-		it->device = luks_devlist_find(devs, it->uuid);
+		it->device = item_device(devs, it->uuid);
 	}
 	configfs_free_items(uuids, count);
 	*n = count;
 	return 0;
 }
 
-static void json_items(struct json *j, const struct item *items, size_t n)
+/* The "items" member of list and status. */
+static int items_json(struct json_object *obj, const struct item *items,
+		      size_t n)
 {
+	struct json_object *array = json_object_new_array();
+	struct json_object *it;
 	size_t i;
+	int err;
 
-	json_key(j, "items");
-	json_array_begin(j);
+	if (!array)
+		return -1;
 	for (i = 0; i < n; i++) {
-		json_object_begin(j);
-		json_kv_string(j, "uuid", items[i].uuid);
-		json_kv_string(j, "description",
-			       items[i].desc[0] ? items[i].desc : NULL);
-		json_kv_bool(j, "key_present", items[i].key_present);
-		json_kv_string(j, "device", items[i].device);
-		json_object_end(j);
+		it = json_object_new_object();
+		if (!it) {
+			json_object_put(array);
+			return -1;
+		}
+		err = ck_json_add_string(it, "uuid", items[i].uuid);
+		err |= ck_json_add_string(it, "description", items[i].desc[0] ?
+						      items[i].desc : NULL);
+		err |= ck_json_add_bool(it, "key_present",
+					items[i].key_present);
+		err |= ck_json_add_string(it, "device", items[i].device);
+		if (err) {
+			json_object_put(it);
+			json_object_put(array);
+			return -1;
+		}
+		if (ck_json_append(array, it) < 0) {
+			json_object_put(array);
+			return -1;
+		}
 	}
-	json_array_end(j);
+	return ck_json_add(obj, "items", array);
 }
 
 static void print_items(const struct item *items, size_t n)
@@ -470,11 +542,24 @@ static void print_items(const struct item *items, size_t n)
 		       items[i].desc[0] ? items[i].desc : "-");
 }
 
+static void print_list_json(const struct item *items, size_t n)
+{
+	struct json_object *obj = json_object_new_object();
+	int err;
+
+	if (!obj) {
+		ck_json_print(NULL, -1);
+		return;
+	}
+	err = ck_json_add_string(obj, "configfs", configfs_dir());
+	err |= items_json(obj, items, n);
+	ck_json_print(obj, err);
+}
+
 int cmd_list(void)
 {
 	struct luks_devlist devs = { 0 };
 	struct item *items;
-	struct json j;
 	size_t n;
 	int ret;
 
@@ -488,16 +573,10 @@ int cmd_list(void)
 		ck_error("cannot list %s: %s", configfs_dir(), strerror(-ret));
 		return EXIT_FAILED;
 	}
-	if (out_opts.json) {
-		json_init(&j, stdout);
-		json_object_begin(&j);
-		json_kv_string(&j, "configfs", configfs_dir());
-		json_items(&j, items, n);
-		json_object_end(&j);
-		json_finish(&j);
-	} else {
+	if (out_opts.json)
+		print_list_json(items, n);
+	else
 		print_items(items, n);
-	}
 	free(items);
 	luks_devlist_free(&devs);
 	return EXIT_OK;
@@ -522,67 +601,91 @@ static const char *yes_no_unknown(int v)
 	return v > 0 ? "yes" : v == 0 ? "no" : "unknown";
 }
 
+/* What status reports besides the items; -1 where unknown. */
+struct status {
+	bool supported;
+	bool capture;
+	int loaded;
+	long count;
+	long reuse;
+};
+
+static void print_status_json(const struct status *st,
+			      const struct item *items, size_t n)
+{
+	struct json_object *obj = json_object_new_object();
+	int err;
+
+	if (!obj) {
+		ck_json_print(NULL, -1);
+		return;
+	}
+	err = ck_json_add_string(obj, "configfs", configfs_dir());
+	err |= ck_json_add_bool(obj, "supported", st->supported);
+	err |= ck_json_add_string(obj, "kernel",
+				  st->capture ? "capture" : "running");
+	if (st->loaded < 0)
+		err |= ck_json_add_null(obj, "crash_kernel_loaded");
+	else
+		err |= ck_json_add_bool(obj, "crash_kernel_loaded", st->loaded);
+	if (st->count < 0)
+		err |= ck_json_add_null(obj, "count");
+	else
+		err |= ck_json_add_int(obj, "count", st->count);
+	if (st->reuse < 0)
+		err |= ck_json_add_null(obj, "reuse");
+	else
+		err |= ck_json_add_bool(obj, "reuse", st->reuse != 0);
+	err |= items_json(obj, items, n);
+	ck_json_print(obj, err);
+}
+
+static void print_status(const struct status *st, const struct item *items,
+			 size_t n)
+{
+	printf("configfs:            %s\n", configfs_dir());
+	printf("kernel support:      %s\n", st->supported ? "yes" : "no");
+	printf("kernel:              %s\n",
+	       st->capture ? "capture (kdump)" : "running");
+	printf("crash kernel loaded: %s\n", yes_no_unknown(st->loaded));
+	if (st->count < 0)
+		printf("registered volumes:  unknown\n");
+	else
+		printf("registered volumes:  %ld\n", st->count);
+	printf("reuse:               %s\n", yes_no_unknown((int)st->reuse));
+	if (st->supported && !st->capture) {
+		printf("\n");
+		print_items(items, n);
+	}
+}
+
 int cmd_status(void)
 {
 	struct luks_devlist devs = { 0 };
 	struct item *items = NULL;
-	bool supported = configfs_check() == 0;
-	bool capture = access(PROC_VMCORE, F_OK) == 0;
-	int loaded = crash_kernel_loaded();
-	long count = -1, reuse = -1;
-	struct json j;
+	struct status st = {
+		.supported = configfs_check() == 0,
+		.capture = access(PROC_VMCORE, F_OK) == 0,
+		.loaded = crash_kernel_loaded(),
+		.count = -1,
+		.reuse = -1,
+	};
 	size_t n = 0;
 
-	if (supported) {
-		if (configfs_read_count(&count) < 0)
-			count = -1;
-		if (configfs_read_reuse(&reuse) < 0)
-			reuse = -1;
+	if (st.supported) {
+		if (configfs_read_count(&st.count) < 0)
+			st.count = -1;
+		if (configfs_read_reuse(&st.reuse) < 0)
+			st.reuse = -1;
 		if (collect_items(&items, &n, &devs) < 0) {
 			ck_warn("cannot list %s", configfs_dir());
 			n = 0;
 		}
 	}
-	if (out_opts.json) {
-		json_init(&j, stdout);
-		json_object_begin(&j);
-		json_kv_string(&j, "configfs", configfs_dir());
-		json_kv_bool(&j, "supported", supported);
-		json_kv_string(&j, "kernel", capture ? "capture" : "running");
-		json_key(&j, "crash_kernel_loaded");
-		if (loaded < 0)
-			json_null(&j);
-		else
-			json_bool(&j, loaded);
-		json_key(&j, "count");
-		if (count < 0)
-			json_null(&j);
-		else
-			json_int(&j, count);
-		json_key(&j, "reuse");
-		if (reuse < 0)
-			json_null(&j);
-		else
-			json_bool(&j, reuse != 0);
-		json_items(&j, items, n);
-		json_object_end(&j);
-		json_finish(&j);
-	} else {
-		printf("configfs:            %s\n", configfs_dir());
-		printf("kernel support:      %s\n", supported ? "yes" : "no");
-		printf("kernel:              %s\n",
-		       capture ? "capture (kdump)" : "running");
-		printf("crash kernel loaded: %s\n", yes_no_unknown(loaded));
-		if (count < 0)
-			printf("registered volumes:  unknown\n");
-		else
-			printf("registered volumes:  %ld\n", count);
-		printf("reuse:               %s\n", yes_no_unknown((int)reuse));
-		if (supported && !capture) {
-			printf("\n");
-			print_items(items, n);
-		}
-	}
+	if (out_opts.json)
+		print_status_json(&st, items, n);
+	else
+		print_status(&st, items, n);
 	free(items);
 	luks_devlist_free(&devs);
 	return EXIT_OK;
@@ -609,7 +712,7 @@ struct vol_result {
 	const char *device;		/* NULL if no device has the UUID */
 	char mapper[64];		/* /dev/mapper/luks-<uuid> */
 	enum vol_status status;
-	char reason[160];		/* with VOL_FAILED */
+	char reason[320];		/* with VOL_FAILED */
 };
 
 /* What the restore step did, for the report. */
@@ -677,6 +780,11 @@ static void unlock_volume(struct vol_result *r, bool dry_run)
 		vol_fail(r, "cannot read the LUKS header: %s", strerror(-ret));
 		goto out;
 	}
+	/* blkid found the UUID in one header, libcryptsetup read another. */
+	if (strcmp(uuid, r->key->uuid) != 0) {
+		vol_fail(r, "the LUKS header holds UUID %s, not used", uuid);
+		goto out;
+	}
 	ret = luks_verify_key(cd, &key);
 	if (ret == -EPERM) {
 		vol_fail(r, "key does not match the LUKS header, not used");
@@ -702,6 +810,24 @@ out:
 		luks_close(cd);
 }
 
+/* Unlocks the volume of @r's key if exactly one device carries its UUID. */
+static void find_and_unlock(struct vol_result *r,
+			    const struct luks_devlist *devs, bool dry_run)
+{
+	const struct luks_dev *d = luks_devlist_find(devs, r->key->uuid);
+	const char *dropped = dry_run ? "" : "; key dropped";
+
+	if (!d)
+		vol_fail(r, "no block device with this LUKS UUID%s", dropped);
+	else if (d->other)
+		vol_fail(r, "this LUKS UUID is on both %s and %s, neither "
+			 "used%s", d->path, d->other, dropped);
+	else {
+		r->device = d->path;
+		unlock_volume(r, dry_run);
+	}
+}
+
 static void print_volume(const struct vol_result *r)
 {
 	const char *dev = r->device ? r->device : "-";
@@ -717,33 +843,48 @@ static void print_volume(const struct vol_result *r)
 		dev, r->mapper);
 }
 
-static void json_unlock(const char *restore, const struct vol_result *res,
-			size_t n, size_t ok)
+/* One entry of unlock's "volumes". */
+static struct json_object *volume_json(const struct vol_result *r)
 {
-	struct json j;
-	size_t i;
+	struct json_object *obj = json_object_new_object();
+	int err;
 
-	json_init(&j, stdout);
-	json_object_begin(&j);
-	json_kv_string(&j, "restore", restore);
-	json_key(&j, "volumes");
-	json_array_begin(&j);
-	for (i = 0; i < n; i++) {
-		json_object_begin(&j);
-		json_kv_string(&j, "uuid", res[i].key->uuid);
-		json_kv_string(&j, "description", res[i].key->desc);
-		json_kv_string(&j, "device", res[i].device);
-		json_kv_string(&j, "mapper", res[i].mapper);
-		json_kv_string(&j, "status", vol_status_name[res[i].status]);
-		json_kv_string(&j, "reason", res[i].status == VOL_FAILED ?
-						     res[i].reason : NULL);
-		json_object_end(&j);
+	if (!obj)
+		return NULL;
+	err = ck_json_add_string(obj, "uuid", r->key->uuid);
+	err |= ck_json_add_string(obj, "description", r->key->desc);
+	err |= ck_json_add_string(obj, "device", r->device);
+	err |= ck_json_add_string(obj, "mapper", r->mapper);
+	err |= ck_json_add_string(obj, "status", vol_status_name[r->status]);
+	err |= ck_json_add_string(obj, "reason", r->status == VOL_FAILED ?
+							 r->reason : NULL);
+	if (err) {
+		json_object_put(obj);
+		return NULL;
 	}
-	json_array_end(&j);
-	json_kv_int(&j, "unlocked", (long)ok);
-	json_kv_int(&j, "total", (long)n);
-	json_object_end(&j);
-	json_finish(&j);
+	return obj;
+}
+
+static void print_unlock_json(const char *restore,
+			      const struct vol_result *res, size_t n, size_t ok)
+{
+	struct json_object *obj = json_object_new_object();
+	struct json_object *volumes = json_object_new_array();
+	size_t i;
+	int err = 0;
+
+	if (!obj || !volumes) {
+		json_object_put(volumes);
+		ck_json_print(obj, -1);
+		return;
+	}
+	for (i = 0; i < n && !err; i++)
+		err = ck_json_append(volumes, volume_json(&res[i]));
+	err |= ck_json_add_string(obj, "restore", restore);
+	err |= ck_json_add(obj, "volumes", volumes);
+	err |= ck_json_add_int(obj, "unlocked", (long)ok);
+	err |= ck_json_add_int(obj, "total", (long)n);
+	ck_json_print(obj, err);
 }
 
 int cmd_unlock(const struct unlock_args *args)
@@ -777,14 +918,9 @@ int cmd_unlock(const struct unlock_args *args)
 		struct vol_result *r = &res[i];
 
 		r->key = &keys[i];
-		r->device = luks_devlist_find(&devs, keys[i].uuid);
 		snprintf(r->mapper, sizeof(r->mapper), "/dev/mapper/%s%s",
 			 MAPPER_PREFIX, keys[i].uuid);
-		if (r->device)
-			unlock_volume(r, args->dry_run);
-		else
-			vol_fail(r, "no block device with this LUKS UUID%s",
-				 args->dry_run ? "" : "; key dropped");
+		find_and_unlock(r, &devs, args->dry_run);
 		/* Used or useless: either way the key must not linger. */
 		if (!args->dry_run) {
 			ret = keys_drop(keys[i].id);
@@ -798,7 +934,7 @@ int cmd_unlock(const struct unlock_args *args)
 	}
 
 	if (out_opts.json)
-		json_unlock(restore, res, n, ok);
+		print_unlock_json(restore, res, n, ok);
 	else if (n > 0)
 		ck_info("%s %zu of %zu volumes",
 			args->dry_run ? "would unlock" : "unlocked", ok, n);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* libcryptsetup glue. */
+/* libcryptsetup and libblkid glue. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,14 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <blkid/blkid.h>
 #include <libcryptsetup.h>
 
 #include "luks.h"
 #include "output.h"
 
+/* Block devices by kernel name, for holders; CRASHKEY_SYSFS_BLOCK in tests. */
 #define SYSFS_BLOCK_DEFAULT	"/sys/class/block"
+/* MAJ:MIN links to each block device's sysfs directory. */
+#define SYSFS_DEV_BLOCK		"/sys/dev/block"
+/* What multipath-tools start a map's DM UUID with. */
+#define DM_UUID_MULTIPATH	"mpath-"
 #define UDEV_CONTROL		"/run/udev/control"
 /* LUKS2's binary header alone is 4 KiB; a LUKS1 header with key material is bigger. */
 #define LUKS_MIN_FILE_SIZE	4096
@@ -85,36 +92,173 @@ void luks_close(struct crypt_device *cd)
 	crypt_free(cd);
 }
 
-/* Size in sectors from <sysfs>/<name>/size; -1 if unknown. */
-static long long sysfs_size(const char *sysfs, const char *name)
+/* ---- which block devices count ---- */
+
+/* The DM UUID of dm device @name (dm-N) into @buf; "" if there is none. */
+static void dm_uuid(const char *sysfs, const char *name, char *buf,
+		    size_t size)
 {
-	char path[PATH_MAX], buf[32];
+	char path[PATH_MAX];
 	ssize_t n;
 	int fd;
 
-	if (snprintf(path, sizeof(path), "%s/%s/size", sysfs, name) >=
+	buf[0] = '\0';
+	if (snprintf(path, sizeof(path), "%s/%s/dm/uuid", sysfs, name) >=
 	    (int)sizeof(path))
-		return -1;
+		return;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return;
+	n = read(fd, buf, size - 1);
 	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return strtoll(buf, NULL, 10);
+	buf[n > 0 ? n : 0] = '\0';
 }
+
+/*
+ * A holder that makes the device under it one leg of a bigger device: an md
+ * array, or a multipath map. Any other holder (dm-crypt on an open volume,
+ * LVM) leaves the device what it is.
+ */
+static bool holder_is_leg_of(const char *sysfs, const char *holder)
+{
+	char uuid[160];
+
+	if (strncmp(holder, "md", 2) == 0)
+		return true;
+	if (strncmp(holder, "dm-", 3) != 0)
+		return false;
+	dm_uuid(sysfs, holder, uuid, sizeof(uuid));
+	return strncmp(uuid, DM_UUID_MULTIPATH, strlen(DM_UUID_MULTIPATH)) == 0;
+}
+
+static int skip_dots(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+/*
+ * 1 if kernel block device @kname has an md or multipath holder (its name
+ * into @holder), 0 if not, -errno if its holders cannot be read.
+ */
+static int leg_holder(const char *sysfs, const char *kname, char *holder,
+		      size_t size)
+{
+	char path[PATH_MAX];
+	struct dirent **names;
+	int i, n, found = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s/holders", sysfs, kname) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	n = scandir(path, &names, skip_dots, alphasort);
+	if (n < 0)
+		/* The tests' stand-in lists only the devices they look at. */
+		return errno == ENOENT ? 0 : -errno;
+	for (i = 0; i < n; i++) {
+		if (!found && holder_is_leg_of(sysfs, names[i]->d_name)) {
+			snprintf(holder, size, "%s", names[i]->d_name);
+			found = 1;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return found;
+}
+
+/* A file name into @dst; a longer one is no kernel device name. */
+static int copy_name(char dst[NAME_MAX + 1], const char *src)
+{
+	size_t len = strlen(src);
+
+	if (len > NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(dst, src, len + 1);
+	return 0;
+}
+
+/*
+ * The kernel's name of block device @devno (sda1, cciss!c0d0) and, if it is
+ * a partition, of its disk ("" if not): the last two parts of where its
+ * /sys/dev/block link points.
+ */
+static int kernel_names(dev_t devno, char name[NAME_MAX + 1],
+			char disk[NAME_MAX + 1])
+{
+	char link[64], target[PATH_MAX], part[96], *base, *parent;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), SYSFS_DEV_BLOCK "/%u:%u", major(devno),
+		 minor(devno));
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	if (!base)
+		return -EINVAL;
+	*base++ = '\0';
+	disk[0] = '\0';
+	snprintf(part, sizeof(part), "%s/partition", link);
+	if (access(part, F_OK) == 0) {
+		parent = strrchr(target, '/');
+		if (copy_name(disk, parent ? parent + 1 : target) < 0)
+			return -ENAMETOOLONG;
+	}
+	return copy_name(name, base);
+}
+
+/*
+ * 1 if @path is a leg of an md array or multipath map, or a partition of
+ * such a leg (partitions of a mirrored disk show the same data as the
+ * array's partitions), with the reason in @why; 0 if not; -errno.
+ */
+static int is_leg(const char *path, char *why, size_t size)
+{
+	const char *sysfs = getenv("CRASHKEY_SYSFS_BLOCK");
+	char name[NAME_MAX + 1], disk[NAME_MAX + 1], holder[NAME_MAX + 1];
+	struct stat st;
+	int ret;
+
+	if (!sysfs || !*sysfs)
+		sysfs = SYSFS_BLOCK_DEFAULT;
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	ret = kernel_names(st.st_rdev, name, disk);
+	if (ret < 0)
+		return ret;
+	ret = leg_holder(sysfs, name, holder, sizeof(holder));
+	if (ret > 0) {
+		snprintf(why, size, "%s holds it", holder);
+		return 1;
+	}
+	if (ret < 0 || !disk[0])
+		return ret;
+	ret = leg_holder(sysfs, disk, holder, sizeof(holder));
+	if (ret > 0)
+		snprintf(why, size, "%s holds its disk %s", holder, disk);
+	return ret;
+}
+
+/* ---- the list of LUKS devices ---- */
 
 static int devlist_add(struct luks_devlist *list, const char *uuid,
 		       const char *path)
 {
 	struct luks_dev *v;
-	const char *first = luks_devlist_find(list, uuid);
+	size_t i;
 
-	if (first) {
-		ck_warn("LUKS UUID %s is on both %s and %s; using %s", uuid,
-			first, path, first);
+	for (i = 0; i < list->n; i++) {
+		v = &list->v[i];
+		if (strcmp(v->uuid, uuid) != 0)
+			continue;
+		/* Two are enough to refuse; a third adds nothing. */
+		if (!v->other) {
+			v->other = strdup(path);
+			if (!v->other)
+				return -ENOMEM;
+		}
 		return 0;
 	}
 	v = realloc(list->v, (list->n + 1) * sizeof(*v));
@@ -123,6 +267,7 @@ static int devlist_add(struct luks_devlist *list, const char *uuid,
 	list->v = v;
 	v = &list->v[list->n];
 	memcpy(v->uuid, uuid, UUID_BUF_LEN);
+	v->other = NULL;
 	v->path = strdup(path);
 	if (!v->path)
 		return -ENOMEM;
@@ -130,60 +275,92 @@ static int devlist_add(struct luks_devlist *list, const char *uuid,
 	return 0;
 }
 
-static int skip_dots(const struct dirent *d)
+/* The value of tag @type of @dev, or NULL; it lives as long as the cache. */
+static const char *dev_tag(blkid_dev dev, const char *type)
 {
-	return d->d_name[0] != '.';
+	blkid_tag_iterate iter = blkid_tag_iterate_begin(dev);
+	const char *name, *value, *found = NULL;
+
+	if (!iter)
+		return NULL;
+	while (!found && blkid_tag_next(iter, &name, &value) == 0)
+		if (strcmp(name, type) == 0)
+			found = value;
+	blkid_tag_iterate_end(iter);
+	return found;
+}
+
+/* One device that blkid's safe probing found to be LUKS and nothing else. */
+static int scan_one(struct luks_devlist *list, blkid_dev dev)
+{
+	const char *path = blkid_dev_devname(dev);
+	const char *value = dev_tag(dev, "UUID");
+	char uuid[UUID_BUF_LEN], why[2 * NAME_MAX + 32];
+	int ret;
+
+	if (!value || !uuid_canonical(value, uuid)) {
+		ck_debug("%s: LUKS header without a valid UUID, skipped", path);
+		return 0;
+	}
+	ret = is_leg(path, why, sizeof(why));
+	if (ret < 0) {
+		/* Might be a leg: using it could write around the array. */
+		ck_warn("%s: LUKS UUID %s, skipped: cannot read its holders: "
+			"%s", path, uuid, strerror(-ret));
+		return 0;
+	}
+	if (ret > 0) {
+		ck_debug("%s: LUKS UUID %s, skipped: %s", path, uuid, why);
+		return 0;
+	}
+	ck_debug("%s: LUKS UUID %s", path, uuid);
+	return devlist_add(list, uuid, path);
 }
 
 int luks_scan(struct luks_devlist *list)
 {
-	const char *sysfs = getenv("CRASHKEY_SYSFS_BLOCK");
-	struct dirent **names;
-	struct crypt_device *cd;
-	char path[PATH_MAX], uuid[UUID_BUF_LEN];
-	int i, n, ret = 0;
+	blkid_dev_iterate iter;
+	blkid_cache cache;
+	blkid_dev dev;
+	int ret;
 
 	list->v = NULL;
 	list->n = 0;
-	if (!sysfs || !*sysfs)
-		sysfs = SYSFS_BLOCK_DEFAULT;
-	n = scandir(sysfs, &names, skip_dots, alphasort);
-	if (n < 0)
-		return -errno;
-	for (i = 0; i < n; i++) {
-		const char *name = names[i]->d_name;
-
-		/* Empty loop devices and drives without media: nothing to read. */
-		if (sysfs_size(sysfs, name) == 0)
-			continue;
-		if (snprintf(path, sizeof(path), "/dev/%s", name) >=
-		    (int)sizeof(path))
-			continue;
-		if (luks_open(path, &cd, uuid) < 0) {
-			ck_debug("%s: no LUKS header", path);
-			continue;
-		}
-		luks_close(cd);
-		ck_debug("%s: LUKS UUID %s", path, uuid);
-		if (ret == 0)
-			ret = devlist_add(list, uuid, path);
+	/* Starts empty and is never saved: no stale blkid.tab is trusted. */
+	if (blkid_get_cache(&cache, "/dev/null") < 0)
+		return -ENOMEM;
+	/*
+	 * Probes every device in /sys/block with blkid_do_safeprobe(): one
+	 * with contradicting signatures (ambiguous, -2) drops out of the
+	 * cache. Fails only without /sys/block.
+	 */
+	if (blkid_probe_all(cache) < 0) {
+		blkid_put_cache(cache);
+		return -ENOENT;
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	iter = blkid_dev_iterate_begin(cache);
+	if (!iter) {
+		blkid_put_cache(cache);
+		return -ENOMEM;
+	}
+	ret = blkid_dev_set_search(iter, "TYPE", "crypto_LUKS") ? -ENOMEM : 0;
+	while (ret == 0 && blkid_dev_next(iter, &dev) == 0)
+		ret = scan_one(list, dev);
+	blkid_dev_iterate_end(iter);
+	blkid_put_cache(cache);
 	if (ret < 0)
 		luks_devlist_free(list);
 	return ret;
 }
 
-const char *luks_devlist_find(const struct luks_devlist *list,
-			      const char *uuid)
+const struct luks_dev *luks_devlist_find(const struct luks_devlist *list,
+					 const char *uuid)
 {
 	size_t i;
 
 	for (i = 0; i < list->n; i++)
 		if (strcmp(list->v[i].uuid, uuid) == 0)
-			return list->v[i].path;
+			return &list->v[i];
 	return NULL;
 }
 
@@ -191,8 +368,10 @@ void luks_devlist_free(struct luks_devlist *list)
 {
 	size_t i;
 
-	for (i = 0; i < list->n; i++)
+	for (i = 0; i < list->n; i++) {
 		free(list->v[i].path);
+		free(list->v[i].other);
+	}
 	free(list->v);
 	list->v = NULL;
 	list->n = 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Everything crashkey asks of libcryptsetup: open LUKS headers, find
- * devices by UUID, derive and check volume keys, activate volumes.
+ * Everything crashkey asks of libcryptsetup and libblkid: open LUKS headers,
+ * find devices by UUID, derive and check volume keys, activate volumes.
  */
 #ifndef CRASHKEY_LUKS_H
 #define CRASHKEY_LUKS_H
@@ -31,10 +31,11 @@ int luks_open(const char *path, struct crypt_device **cd,
 	      char uuid[UUID_BUF_LEN]);
 void luks_close(struct crypt_device *cd);
 
-/* One LUKS volume found on a block device. */
+/* A LUKS UUID found on block devices. */
 struct luks_dev {
 	char uuid[UUID_BUF_LEN];
 	char *path;
+	char *other;	/* a second device with the same UUID, or NULL */
 };
 
 struct luks_devlist {
@@ -43,14 +44,21 @@ struct luks_devlist {
 };
 
 /*
- * Reads the header of every block device listed in /sys/class/block (or
- * $CRASHKEY_SYSFS_BLOCK), as /dev/<name>. When two devices carry the same
- * UUID the first in name order wins and a warning is printed.
+ * Lists the LUKS volumes on the block devices, as libblkid sees them: its
+ * device names (/dev/mapper/<name> for dm devices), and its safe probing,
+ * which leaves out a device whose signatures contradict each other and
+ * calls a RAID member a RAID member even with a LUKS header at its start.
+ * A device that is part of an md array or a multipath map (a holder of it,
+ * or of its disk if it is a partition, is md* or has a DM UUID starting
+ * with "mpath-") is left out too: the volume is on the array or the map.
+ * When two devices carry one UUID both are kept, in path and other; the
+ * callers refuse to choose. CRASHKEY_SYSFS_BLOCK, for the tests, is read
+ * for holders instead of /sys/class/block. 0 or -errno.
  */
 int luks_scan(struct luks_devlist *list);
-/* Device path of the volume with @uuid, or NULL. */
-const char *luks_devlist_find(const struct luks_devlist *list,
-			      const char *uuid);
+/* The entry for @uuid, or NULL. */
+const struct luks_dev *luks_devlist_find(const struct luks_devlist *list,
+					 const char *uuid);
 void luks_devlist_free(struct luks_devlist *list);
 
 /*

@@ -12,44 +12,32 @@
 #include <string.h>
 #include <strings.h>
 
+#include <uuid/uuid.h>
+
 #include "names.h"
 
-/* Dashes sit at these offsets of a UUID string; hex digits everywhere else. */
-static bool uuid_dash_at(size_t i)
-{
-	return i == 8 || i == 13 || i == 18 || i == 23;
-}
-
+/* Canonical is what libuuid writes back; uuid_parse() takes either case. */
 bool uuid_is_canonical(const char *s)
 {
-	size_t i;
+	char back[UUID_BUF_LEN];
+	uuid_t bin;
 
-	if (strlen(s) != UUID_STR_LEN)
+	if (uuid_parse(s, bin) != 0)
 		return false;
-	for (i = 0; i < UUID_STR_LEN; i++) {
-		if (uuid_dash_at(i)) {
-			if (s[i] != '-')
-				return false;
-		} else if (!isdigit((unsigned char)s[i]) &&
-			   !(s[i] >= 'a' && s[i] <= 'f')) {
-			return false;
-		}
-	}
-	return true;
+	uuid_unparse_lower(bin, back);
+	return strcmp(s, back) == 0;
 }
 
 bool uuid_canonical(const char *in, char out[UUID_BUF_LEN])
 {
-	size_t i;
+	uuid_t bin;
 
 	if (strncasecmp(in, "UUID=", 5) == 0)
 		in += 5;
-	if (strlen(in) != UUID_STR_LEN)
+	if (uuid_parse(in, bin) != 0)
 		return false;
-	for (i = 0; i < UUID_STR_LEN; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[UUID_STR_LEN] = '\0';
-	return uuid_is_canonical(out);
+	uuid_unparse_lower(bin, out);
+	return true;
 }
 
 void desc_default(const char *uuid, char out[KEY_DESC_MAX_LEN + 1])

@@ -9,9 +9,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lowercase hex. */
-#define UUID_STR_LEN	36
-#define UUID_BUF_LEN	(UUID_STR_LEN + 1)
+/*
+ * "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lowercase hex. Not called
+ * UUID_STR_LEN: <uuid/uuid.h> has that name, for 37.
+ */
+#define UUID_TEXT_LEN	36
+#define UUID_BUF_LEN	(UUID_TEXT_LEN + 1)
 
 /* Limits the kernel enforces on a handed-over key (see crash_key_blob.h). */
 #define KEY_DESC_MAX_LEN	255
@@ -24,6 +27,12 @@
 
 /* Name of the device-mapper device that unlock creates for a volume. */
 #define MAPPER_PREFIX		"luks-"
+
+/*
+ * UUIDs are parsed and written by libuuid. These two have no libuuid name:
+ * a function of ours under one of its names would take its place inside
+ * libcryptsetup and libblkid too.
+ */
 
 /* True if @s is exactly a canonical (lowercase) UUID. */
 bool uuid_is_canonical(const char *s);

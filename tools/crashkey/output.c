@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Human messages and a small JSON emitter. */
+/* Human messages, and JSON through json-c. */
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "output.h"
 
@@ -67,61 +71,6 @@ void ck_info(const char *fmt, ...)
 	va_end(ap);
 }
 
-void json_init(struct json *j, FILE *f)
-{
-	memset(j, 0, sizeof(*j));
-	j->f = f;
-}
-
-/* Called before every value and key: writes the comma that separates it. */
-static void json_separate(struct json *j)
-{
-	if (j->after_key) {
-		j->after_key = false;
-		return;
-	}
-	if (j->need_comma[j->depth])
-		fputc(',', j->f);
-	j->need_comma[j->depth] = true;
-}
-
-static void json_open(struct json *j, char c)
-{
-	json_separate(j);
-	fputc(c, j->f);
-	/* Deeper nesting than we ever produce would be a bug, not input. */
-	if (j->depth + 1 < JSON_MAX_DEPTH)
-		j->depth++;
-	j->need_comma[j->depth] = false;
-}
-
-static void json_close(struct json *j, char c)
-{
-	if (j->depth > 0)
-		j->depth--;
-	fputc(c, j->f);
-}
-
-void json_object_begin(struct json *j)
-{
-	json_open(j, '{');
-}
-
-void json_object_end(struct json *j)
-{
-	json_close(j, '}');
-}
-
-void json_array_begin(struct json *j)
-{
-	json_open(j, '[');
-}
-
-void json_array_end(struct json *j)
-{
-	json_close(j, ']');
-}
-
 /*
  * Length of the valid UTF-8 sequence at @s (at most @left bytes), or 0 if
  * the bytes there are not valid UTF-8. Overlong forms and surrogates count
@@ -159,99 +108,127 @@ static size_t utf8_seq_len(const unsigned char *s, size_t left)
 	return len;
 }
 
-/* Writes @s as a JSON string; invalid UTF-8 bytes become U+FFFD. */
-static void json_write_string(FILE *f, const char *s)
+/*
+ * json-c copies string bytes as they are, and JSON must be UTF-8: device
+ * names and key descriptions are bytes that anyone may have chosen. Each
+ * byte that starts no valid sequence becomes U+FFFD (3 bytes).
+ */
+static char *utf8_repair(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s), n, o = 0;
+	char *out = malloc(3 * left + 1);
+
+	if (!out)
+		return NULL;
+	while (left > 0) {
+		n = utf8_seq_len(p, left);
+		if (n == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			n = 1;
+		} else {
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p += n;
+		left -= n;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static bool utf8_valid(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t left = strlen(s), n;
 
-	fputc('"', f);
-	while (left > 0) {
-		switch (*p) {
-		case '"':  fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\b': fputs("\\b", f); break;
-		case '\f': fputs("\\f", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				fprintf(f, "\\u%04x", *p);
-				break;
-			}
-			n = utf8_seq_len(p, left);
-			if (n == 0) {
-				fputs("\\ufffd", f);
-				break;
-			}
-			fwrite(p, 1, n, f);
-			p += n;
-			left -= n;
-			continue;
-		}
-		p++;
-		left--;
+	for (; left > 0; p += n, left -= n) {
+		n = utf8_seq_len(p, left);
+		if (n == 0)
+			return false;
 	}
-	fputc('"', f);
+	return true;
 }
 
-void json_key(struct json *j, const char *key)
+struct json_object *ck_json_string(const char *s)
 {
-	json_separate(j);
-	json_write_string(j->f, key);
-	fputc(':', j->f);
-	j->after_key = true;
+	struct json_object *str;
+	char *fixed;
+
+	if (utf8_valid(s))
+		return json_object_new_string(s);
+	fixed = utf8_repair(s);
+	if (!fixed)
+		return NULL;
+	str = json_object_new_string(fixed);
+	free(fixed);
+	return str;
 }
 
-void json_string(struct json *j, const char *s)
+int ck_json_add(struct json_object *obj, const char *key,
+		struct json_object *val)
 {
-	if (!s) {
-		json_null(j);
-		return;
+	if (!val)
+		return -1;
+	if (json_object_object_add(obj, key, val) < 0) {
+		json_object_put(val);
+		return -1;
 	}
-	json_separate(j);
-	json_write_string(j->f, s);
+	return 0;
 }
 
-void json_int(struct json *j, long v)
+int ck_json_append(struct json_object *array, struct json_object *val)
 {
-	json_separate(j);
-	fprintf(j->f, "%ld", v);
+	if (!val)
+		return -1;
+	if (json_object_array_add(array, val) < 0) {
+		json_object_put(val);
+		return -1;
+	}
+	return 0;
 }
 
-void json_bool(struct json *j, bool v)
+int ck_json_add_string(struct json_object *obj, const char *key,
+		       const char *s)
 {
-	json_separate(j);
-	fputs(v ? "true" : "false", j->f);
+	if (!s)
+		return ck_json_add_null(obj, key);
+	return ck_json_add(obj, key, ck_json_string(s));
 }
 
-void json_null(struct json *j)
+int ck_json_add_int(struct json_object *obj, const char *key, long v)
 {
-	json_separate(j);
-	fputs("null", j->f);
+	return ck_json_add(obj, key, json_object_new_int64(v));
 }
 
-void json_finish(struct json *j)
+int ck_json_add_bool(struct json_object *obj, const char *key, bool v)
 {
-	fputc('\n', j->f);
-	fflush(j->f);
+	return ck_json_add(obj, key, json_object_new_boolean(v));
 }
 
-void json_kv_string(struct json *j, const char *key, const char *s)
+int ck_json_add_null(struct json_object *obj, const char *key)
 {
-	json_key(j, key);
-	json_string(j, s);
+	/* json-c stores a NULL member as null. */
+	return json_object_object_add(obj, key, NULL) < 0 ? -1 : 0;
 }
 
-void json_kv_int(struct json *j, const char *key, long v)
+int ck_json_print(struct json_object *obj, int err)
 {
-	json_key(j, key);
-	json_int(j, v);
-}
+	/* One line as before; "/" in device paths needs no escape. */
+	const int flags = JSON_C_TO_STRING_PLAIN |
+			  JSON_C_TO_STRING_NOSLASHESCAPE;
+	const char *text = NULL;
 
-void json_kv_bool(struct json *j, const char *key, bool v)
-{
-	json_key(j, key);
-	json_bool(j, v);
+	if (obj && !err)
+		text = json_object_to_json_string_ext(obj, flags);
+	if (text) {
+		fputs(text, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+	} else {
+		ck_error("out of memory: no JSON written");
+	}
+	json_object_put(obj);
+	return text ? 0 : -1;
 }

@@ -9,7 +9,6 @@
 #define CRASHKEY_OUTPUT_H
 
 #include <stdbool.h>
-#include <stdio.h>
 
 struct output_opts {
 	bool json;	/* list, status and unlock print one JSON object */
@@ -31,35 +30,32 @@ void ck_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ck_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * A minimal streaming JSON writer. Commas are placed automatically; the
- * caller only has to open and close objects and arrays in the right order.
+ * --json output, built with json-c. Each ck_json_add_* adds one member to an
+ * object (ck_json_append one element to an array) and takes ownership of
+ * what it is given. They return 0, or -1 when out of memory, having freed
+ * what they could not add, so a caller can OR the results together and
+ * check once. A NULL @val stands for a failed allocation, not for null.
+ * No key byte is ever put in JSON.
  */
-#define JSON_MAX_DEPTH 16
+struct json_object;
 
-struct json {
-	FILE *f;
-	int depth;
-	bool need_comma[JSON_MAX_DEPTH];
-	bool after_key;		/* the next value belongs to a key just written */
-};
+/* A JSON string for @s (not NULL); invalid UTF-8 becomes U+FFFD. */
+struct json_object *ck_json_string(const char *s);
 
-void json_init(struct json *j, FILE *f);
-void json_object_begin(struct json *j);
-void json_object_end(struct json *j);
-void json_array_begin(struct json *j);
-void json_array_end(struct json *j);
-void json_key(struct json *j, const char *key);
-/* A string, or null if @s is NULL. */
-void json_string(struct json *j, const char *s);
-void json_int(struct json *j, long v);
-void json_bool(struct json *j, bool v);
-void json_null(struct json *j);
-/* Ends the document with a newline and flushes it. */
-void json_finish(struct json *j);
+int ck_json_add(struct json_object *obj, const char *key,
+		struct json_object *val);
+int ck_json_append(struct json_object *array, struct json_object *val);
+int ck_json_add_string(struct json_object *obj, const char *key,
+		       const char *s);
+int ck_json_add_int(struct json_object *obj, const char *key, long v);
+int ck_json_add_bool(struct json_object *obj, const char *key, bool v);
+int ck_json_add_null(struct json_object *obj, const char *key);
 
-/* Convenience: a key and its value in one call. */
-void json_kv_string(struct json *j, const char *key, const char *s);
-void json_kv_int(struct json *j, const char *key, long v);
-void json_kv_bool(struct json *j, const char *key, bool v);
+/*
+ * Prints @obj on one line of stdout and frees it. If building it failed
+ * (@obj NULL or @err non-zero) prints nothing and says so on stderr.
+ * 0, or -1 if nothing was printed.
+ */
+int ck_json_print(struct json_object *obj, int err);
 
 #endif
