@@ -38,7 +38,6 @@ LOG=$TMP/log		# every output crashkey printed, for the leak check
 mkdir -p "$LOG"
 LOOP=""
 LOOP2=""		# a second loop device, on a changed copy of the image
-DM_MAP=""		# a device-mapper map made by a test
 UUID=""
 MAPPER=""
 DESC=""
@@ -161,9 +160,6 @@ foreign_volume_keys() {
 cleanup() {
 	if [ -n "$MAPPER" ] && [ -e "/dev/mapper/$MAPPER" ]; then
 		cryptsetup close "$MAPPER" >/dev/null 2>&1
-	fi
-	if [ -n "$DM_MAP" ]; then
-		dmsetup remove "$DM_MAP" >/dev/null 2>&1
 	fi
 	if [ -n "$LOOP2" ]; then
 		losetup -d "$LOOP2" >/dev/null 2>&1
@@ -761,20 +757,6 @@ if [ -n "$LOOP" ]; then
 	expect_chose_loop
 	end
 
-	# The same with a real map, where the kernel has device-mapper.
-	DM_MAP="crashkey-test-mpath-$$"
-	if DM_DISABLE_UDEV=1 dmsetup create "$DM_MAP" --uuid "mpath-$DM_MAP" \
-		--table "0 $(blockdev --getsz "$LOOP") linear $LOOP 0" >/dev/null 2>&1; then
-		begin "a multipath map is found instead of its path"
-		ck add --key-file "$WRONGFILE" "$UUID"
-		expect_rc 1
-		expect_err "/dev/mapper/$DM_MAP: no key slot matches this passphrase"
-		DM_DISABLE_UDEV=1 dmsetup remove "$DM_MAP" || fail "cannot remove $DM_MAP"
-		end
-	else
-		skip "a multipath map is found instead of its path" "no device-mapper"
-	fi
-	DM_MAP=""
 else
 	skip "which device a UUID names" "no loop device"
 fi
