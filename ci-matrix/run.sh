@@ -135,7 +135,7 @@ follow_log() {
 		*"Kernel panic"*|*"Starting crashdump kernel"*) say "$(($(now) - t0))s ${line#*] }" ;;
 		*"crashkey-request: memory-hot-add"*)
 			say "$(($(now) - t0))s plugging a $MEMORY_HOTADD DIMM"
-			plug_memory "$log.monitor" ;;
+			plug_memory "$log" ;;
 		*"crashkey-request: memory-scan "*)
 			say "$(($(now) - t0))s scanning the guest's RAM for a volume key"
 			scan_guest_memory "$log" "${line#*crashkey-request: memory-scan }" ;;
@@ -144,34 +144,29 @@ follow_log() {
 	done
 }
 
-# The guest asked for memory: plug a DIMM of MEMORY_HOTADD through QEMU's monitor. What
-# the monitor answered goes to SOCKET.log; if the plug failed, the guest's wait for the
-# new memory fails its check.
-plug_memory() {	# plug_memory SOCKET
-	python3 - "$1" "object_add memory-backend-ram,id=hotmem,size=$MEMORY_HOTADD" \
-		"device_add pc-dimm,id=hotdimm,memdev=hotmem" >> "$1.log" 2>&1 <<'EOF' || true
-import re, socket, sys, time
-monitor = socket.socket(socket.AF_UNIX)
-monitor.connect(sys.argv[1])
-for command in sys.argv[2:]:
-    monitor.sendall(command.encode() + b"\n")
-    time.sleep(1)
-monitor.settimeout(2)
-# Without the line editor's echo of each key.
-print(re.sub(r"\x1b\[[0-9]*[A-Za-z]", "", monitor.recv(65536).decode(errors="replace")))
-EOF
+# The guest's requests, answered through QEMU's QMP socket (ci-matrix/guest-requests.py);
+# what the script says goes next to the log. A request that fails shows in the guest's
+# own check of its outcome.
+guest_request() {	# guest_request LOG REQUEST ARG...
+	local log=$1
+	shift
+	"$CRASHKEY_TOP/ci-matrix/guest-requests.py" "$1" "$log.qmp" "${@:2}" \
+		>> "$log.requests" 2>&1
 }
 
+# The guest asked for MEMORY_HOTADD more memory, with keys loaded: a DIMM.
+plug_memory() { guest_request "$1" plug-memory "$MEMORY_HOTADD" || true; }
+
 # The guest asked how often the key of one of its volumes is in its RAM: "vdX
-# PASSPHRASE". The answer goes to the mailbox disk (ci-matrix/scan-guest-memory.py).
+# PASSPHRASE". The answer goes to the mailbox disk.
 scan_guest_memory() {	# scan_guest_memory LOG "vdX PASSPHRASE"
 	local device=${2%% *} disk
 	disk=$(($(printf '%d' "'${device#vd}") - 97))
-	"$CRASHKEY_TOP/ci-matrix/scan-guest-memory.py" "$1.qmp" "$WORK/ram.dump" \
-		"$WORK/disk$disk.img" "${2#* }" "$WORK/mailbox.img" > "$1.scan.log" 2>&1 && return
+	guest_request "$1" scan-memory "$WORK/ram.dump" "$WORK/disk$disk.img" "${2#* }" \
+		"$WORK/mailbox.img" && return
 	# It answers its own errors; this is for one that kept it from starting.
 	grep -q '^memory-scan' "$WORK/mailbox.img" ||
-		echo "memory-scan error the runner's scan failed: $(tail -n 1 "$1.scan.log")" |
+		echo "memory-scan error the runner's scan failed: $(tail -n 1 "$1.requests")" |
 		dd of="$WORK/mailbox.img" conv=notrunc 2>/dev/null
 }
 
@@ -208,12 +203,11 @@ boot() {
 	: > "$log"
 	: > "$log.events"
 	t0=$(now)
-	local -a monitor=(-qmp "unix:$log.qmp,server=on,wait=off")
-	[ -z "$MEMORY_HOTADD" ] || monitor+=(-monitor "unix:$log.monitor,server=on,wait=off")
-	rm -f "$log.monitor" "$log.monitor.log" "$log.qmp" "$log.scan.log"
+	rm -f "$log.qmp" "$log.requests"
 	# shellcheck disable=SC2086 # QEMU_ARGS is a list of arguments
 	timeout "$limit" "$QEMU" $QEMU_ARGS -m "$(memory_args)" -smp "$SMP" -nodefaults -no-reboot \
-		-display none -serial "file:$log" "${disks[@]}" "${monitor[@]}" \
+		-display none -serial "file:$log" "${disks[@]}" \
+		-qmp "unix:$log.qmp,server=on,wait=off" \
 		-kernel "$KERNEL" -initrd "$WORK/initramfs.cpio.gz" \
 		-append "console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 crashkey.stage=$stage crashkey.place=$PLACEMENT $kunit $EXTRA_CMDLINE" &
 	pid=$!

@@ -635,7 +635,7 @@ where_blob_was() {
 
 # Before the restore, the key of vdc (registered, closed) must be in the guest's RAM
 # exactly once, in the blob: the runner stops the VM, dumps all of its RAM (the crashed
-# kernel's and this one's) and counts the key there (ci-matrix/scan-guest-memory.py).
+# kernel's and this one's) and counts the key there (ci-matrix/guest-requests.py).
 # A second copy would be one the purgatory's swap or the kdump decompressor's move left
 # (s390x), or one the crashed kernel kept. Nothing here holds the key. 1 check.
 check_key_once_in_ram() {

@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
-"""Count a LUKS volume key in all of a stopped guest's RAM, from the host.
+"""The runner's side of the guest's requests (ci-matrix/run.sh), through QEMU's QMP.
 
-    scan-guest-memory.py QMP-SOCKET DUMP DISK PASSPHRASE MAILBOX
+    guest-requests.py plug-memory QMP-SOCKET SIZE
+    guest-requests.py scan-memory QMP-SOCKET DUMP DISK PASSPHRASE MAILBOX
 
+plug-memory: the guest asked for more memory with keys loaded: add a RAM backend of
+SIZE (like 128M) and a pc-dimm on it. If that fails, the guest's wait for new memory
+fails its check; the reason is printed here (the runner keeps it next to the log).
+
+scan-memory: count a LUKS volume key in all of a stopped guest's RAM, from the host.
 The matrix's capture kernel asks for this before it restores the keys: at that point
 the key of a volume that was registered but closed must be in the guest's RAM exactly
 once, in the handed-over blob. The scan covers both kernels at once (the crashed one's
@@ -114,8 +120,23 @@ def answer(mailbox, text):
         os.close(fd)
 
 
-def main():
-    qmp_path, dump, disk, passphrase, mailbox = sys.argv[1:6]
+def size_in_bytes(size):
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+
+
+def plug_memory(qmp_path, size):
+    qmp = Qmp(qmp_path)
+    try:
+        qmp.execute("object-add", **{"qom-type": "memory-backend-ram", "id": "hotmem",
+                                     "size": size_in_bytes(size)})
+        qmp.execute("device_add", driver="pc-dimm", id="hotdimm", memdev="hotmem")
+    finally:
+        qmp.close()
+    print("plugged a %s DIMM" % size)
+
+
+def scan_memory(qmp_path, dump, disk, passphrase, mailbox):
     try:
         dump_guest_ram(qmp_path, dump)
         paddrs = find_key(dump, volume_key(disk, passphrase))
@@ -127,6 +148,15 @@ def main():
     finally:
         if os.path.exists(dump):
             os.unlink(dump)
+
+
+def main():
+    requests = {"plug-memory": (plug_memory, 2), "scan-memory": (scan_memory, 5)}
+    if len(sys.argv) < 2 or sys.argv[1] not in requests or \
+            len(sys.argv) != 2 + requests[sys.argv[1]][1]:
+        sys.exit(__doc__.split("\n\n")[1])
+    function = requests[sys.argv[1]][0]
+    function(*sys.argv[2:])
 
 
 if __name__ == "__main__":
