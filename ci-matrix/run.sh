@@ -160,8 +160,10 @@ plug_memory() { guest_request "$1" plug-memory "$MEMORY_HOTADD" || true; }
 # The guest asked how often the key of one of its volumes is in its RAM: "vdX
 # PASSPHRASE". The answer goes to the mailbox disk.
 scan_guest_memory() {	# scan_guest_memory LOG "vdX PASSPHRASE"
-	local device=${2%% *} disk
-	disk=$(($(printf '%d' "'${device#vd}") - 97))
+	local role=${2%% *} disk
+	case "$role" in
+	vda) disk=0 ;; vdb) disk=1 ;; vdc) disk=2 ;; *) disk=none ;;
+	esac
 	guest_request "$1" scan-memory "$WORK/ram.dump" "$WORK/disk$disk.img" "${2#* }" \
 		"$WORK/mailbox.img" && return
 	# It answers its own errors; this is for one that kept it from starting.
@@ -194,12 +196,14 @@ boot() {
 	# KUnit runs at the first boot of an arch; once is enough.
 	[ -n "$T_CRASH" ] || kunit=
 	local -a disks=()
+	# Each disk's role is its serial (the guest's link_disk_roles).
+	local -a roles=(vda vdb vdc)
 	for i in 0 1 2; do
 		disks+=(-drive "file=$WORK/disk$i.img,if=none,format=raw,id=d$i"
-			-device "$DISK_DEVICE,drive=d$i")
+			-device "$DISK_DEVICE,drive=d$i,serial=${roles[i]}")
 	done
 	disks+=(-drive "file=$WORK/mailbox.img,if=none,format=raw,id=mailbox"
-		-device "$DISK_DEVICE,drive=mailbox")
+		-device "$DISK_DEVICE,drive=mailbox,serial=mailbox")
 	: > "$log"
 	: > "$log.events"
 	t0=$(now)

@@ -16,13 +16,38 @@ plan() { echo "crashkey-plan: $1 $2"; }
 stage_done() { echo "crashkey-stage-done: $1"; }
 request() { echo "crashkey-request: $1"; }
 
-# The runner's answer to a request, from the first sector of the mailbox disk (vdd):
+# The runner gives each disk its role as its virtio serial (vda, vdb, vdc: the volumes;
+# mailbox). Kernel names follow probe order, which on s390x's channel subsystem is not
+# the order of QEMU's -device options and changes from boot to boot: the scenario names
+# disks by role only, /dev/role/<role>. Waits up to 60 s for the four disks.
+link_disk_roles() {
+	mkdir -p /dev/role
+	_i=0
+	until all_disk_roles_linked || [ "$_i" -ge 60 ]; do
+		[ "$_i" = 0 ] || sleep 1
+		for _serial in /sys/block/vd*/serial; do
+			[ -e "$_serial" ] || continue
+			_dev=${_serial%/serial}
+			ln -sfn "/dev/${_dev##*/}" "/dev/role/$(cat "$_serial")"
+		done
+		_i=$((_i + 1))
+	done
+}
+
+all_disk_roles_linked() {
+	for _role in vda vdb vdc mailbox; do
+		[ -b "/dev/role/$_role" ] || return 1
+	done
+}
+
+# The runner's answer to a request, from the first sector of the mailbox disk:
 # the first line that starts with WORD, waited for up to TIMEOUT seconds.
 await_answer() {	# await_answer WORD TIMEOUT
 	_i=0
 	while [ "$_i" -lt "$2" ]; do
-		blockdev --flushbufs /dev/vdd 2>/dev/null
-		_answer=$(dd if=/dev/vdd bs=512 count=1 2>/dev/null | tr -d '\0' | grep "^$1 ")
+		blockdev --flushbufs /dev/role/mailbox 2>/dev/null
+		_answer=$(dd if=/dev/role/mailbox bs=512 count=1 2>/dev/null | tr -d '\0' |
+			grep "^$1 ")
 		if [ -n "$_answer" ]; then
 			echo "$_answer"
 			return

@@ -21,14 +21,14 @@ passphrase_file() {
 	echo "/tmp/$1.pass"
 }
 
-uuid_of() { cryptsetup luksUUID "/dev/$1"; }
+uuid_of() { cryptsetup luksUUID "/dev/role/$1"; }
 mapping_of() { echo "/dev/mapper/luks-$(uuid_of "$1")"; }
 canary_hash() { head -c "$CANARY_BYTES" "$(mapping_of "$1")" | sha256sum | cut -d' ' -f1; }
 
 open_with_passphrases() {
 	for v in $VOLUMES; do
 		check "open $v with its passphrase" cryptsetup open \
-			--key-file "$(passphrase_file "$v")" "/dev/$v" "luks-$(uuid_of "$v")"
+			--key-file "$(passphrase_file "$v")" "/dev/role/$v" "luks-$(uuid_of "$v")"
 	done
 }
 
@@ -45,7 +45,7 @@ create_volumes() {
 	for v in $VOLUMES; do
 		check "luksFormat $v" cryptsetup luksFormat --type luks2 --pbkdf pbkdf2 \
 			--pbkdf-force-iterations 1000 --batch-mode \
-			--key-file "$(passphrase_file "$v")" "/dev/$v"
+			--key-file "$(passphrase_file "$v")" "/dev/role/$v"
 	done
 	open_with_passphrases
 	check "mke2fs on vda" mke2fs -q "$(mapping_of vda)"
@@ -99,8 +99,8 @@ check_configfs_validation() {
 # vda and vdb; vdc comes after the first load (load_capture_kernel). 3 checks.
 register_keys() {
 	step "registering the volume keys with crashkey add"
-	check "crashkey add /dev/vda --key-file" crashkey add --key-file "$(passphrase_file vda)" /dev/vda
-	check "crashkey add /dev/vdb --stdin" sh -c "crashkey add --stdin /dev/vdb < $(passphrase_file vdb)"
+	check "crashkey add vda --key-file" crashkey add --key-file "$(passphrase_file vda)" /dev/role/vda
+	check "crashkey add vdb --stdin" sh -c "crashkey add --stdin /dev/role/vdb < $(passphrase_file vdb)"
 	check_eq "2 items registered" 2 "$(cat "$KEYS/count")"
 	crashkey status
 }
@@ -232,7 +232,7 @@ check_reload_wipes() {	# check_reload_wipes NAME
 
 register_all_again() {
 	for v in $VOLUMES; do
-		crashkey add --key-file "$(passphrase_file "$v")" "/dev/$v" || return
+		crashkey add --key-file "$(passphrase_file "$v")" "/dev/role/$v" || return
 	done
 }
 
@@ -514,8 +514,8 @@ stage_setup() {
 stage_tamper() {
 	plan tamper 4
 	check "luksFormat vda" cryptsetup luksFormat --type luks2 --pbkdf pbkdf2 \
-		--pbkdf-force-iterations 1000 --batch-mode --key-file "$(passphrase_file vda)" /dev/vda
-	check "crashkey add /dev/vda" crashkey add --key-file "$(passphrase_file vda)" /dev/vda
+		--pbkdf-force-iterations 1000 --batch-mode --key-file "$(passphrase_file vda)" /dev/role/vda
+	check "crashkey add vda" crashkey add --key-file "$(passphrase_file vda)" /dev/role/vda
 	write "$DEBUG/corrupt_next_load" 1
 	check "load a blob changed after its digest (test only)" load_capture
 	check_blob_unmapped "tampered key blob pages not present before the crash"
@@ -598,7 +598,7 @@ check_handover_hidden_devicetree() {
 # A volume's key from its LUKS header and passphrase, in hex: the needle of the scans.
 volume_key_hex() {
 	cryptsetup luksDump --dump-volume-key --batch-mode \
-		--key-file "$(passphrase_file "$1")" "/dev/$1" |
+		--key-file "$(passphrase_file "$1")" "/dev/role/$1" |
 		sed -n '/^MK dump:/,$p' | sed 's/^MK dump://' | tr -d ' \t\n'
 }
 
