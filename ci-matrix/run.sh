@@ -403,15 +403,28 @@ prefetch_packages &
 # warm run that builds nothing, and slows a cold run's builds while two arches boot).
 BOOT_SLOTS=${BOOT_SLOTS:-2}
 boot_pids=() boot_arches=()
-finish_oldest_boots_while_at() {	# ... N: until fewer than N arches are booting
+# finish_boots_while_at N: until fewer than N arches are booting, finish whichever arch's
+# boots end first (not the oldest: s390x's long boots would hold a slot that x86_64's
+# shorter ones had freed long before).
+finish_boots_while_at() {
+	local ended i
 	while [ "${#boot_pids[@]}" -gt 0 ] && [ "${#boot_pids[@]}" -ge "$1" ]; do
-		finish_boots "${boot_arches[0]}" "${boot_pids[0]}"
-		boot_pids=("${boot_pids[@]:1}") boot_arches=("${boot_arches[@]:1}")
+		ended=
+		wait -n -p ended "${boot_pids[@]}" || true
+		# Nothing left to reap (it cannot happen, but must not spin): the oldest.
+		[ -n "$ended" ] || ended=${boot_pids[0]}
+		for i in "${!boot_pids[@]}"; do
+			[ "${boot_pids[i]}" = "$ended" ] || continue
+			# bash keeps the status of what wait -n reaped: finish_boots waits again.
+			finish_boots "${boot_arches[i]}" "$ended"
+			unset 'boot_pids[i]' 'boot_arches[i]'
+		done
+		boot_pids=("${boot_pids[@]}") boot_arches=("${boot_arches[@]}")
 	done
 }
 for ARCH_NAME in "${ARCHES[@]}"; do
 	prepare_arch || continue
-	finish_oldest_boots_while_at "$BOOT_SLOTS"
+	finish_boots_while_at "$BOOT_SLOTS"
 	boot_arch &
 	boot_pids+=($!) boot_arches+=("$ARCH_NAME")
 done
@@ -419,5 +432,5 @@ done
 [ -n "$KERNEL_VARIANT" ] || for ARCH_NAME in "${ARCHES[@]}"; do
 	check_unchanged
 done
-finish_oldest_boots_while_at 1
+finish_boots_while_at 1
 report
