@@ -110,6 +110,10 @@ assemble_guest() {
 
 # ---- boot ---------------------------------------------------------------
 
+# diskN.img is the guest's disk of role DISK_ROLES[N], its virtio serial; the guest
+# names disks by role only (link_disk_roles in ci-matrix/guest/lib.sh).
+DISK_ROLES=(vda vdb vdc)
+
 make_disks() {
 	local i
 	rm -f "$WORK"/disk*.img
@@ -117,7 +121,7 @@ make_disks() {
 	for i in 1 2; do
 		truncate -s 64M "$WORK/disk$i.img"
 	done
-	# The guest's vdd: the host answers the guest's requests in its first sector.
+	# The mailbox disk: the host answers the guest's requests in its first sector.
 	rm -f "$WORK/mailbox.img"
 	truncate -s 1M "$WORK/mailbox.img"
 }
@@ -160,10 +164,10 @@ plug_memory() { guest_request "$1" plug-memory "$MEMORY_HOTADD" || true; }
 # The guest asked how often the key of one of its volumes is in its RAM: "vdX
 # PASSPHRASE". The answer goes to the mailbox disk.
 scan_guest_memory() {	# scan_guest_memory LOG "vdX PASSPHRASE"
-	local role=${2%% *} disk
-	case "$role" in
-	vda) disk=0 ;; vdb) disk=1 ;; vdc) disk=2 ;; *) disk=none ;;
-	esac
+	local role=${2%% *} disk=none i
+	for i in "${!DISK_ROLES[@]}"; do
+		[ "${DISK_ROLES[i]}" != "$role" ] || disk=$i
+	done
 	guest_request "$1" scan-memory "$WORK/ram.dump" "$WORK/disk$disk.img" "${2#* }" \
 		"$WORK/mailbox.img" && return
 	# It answers its own errors; this is for one that kept it from starting.
@@ -196,11 +200,9 @@ boot() {
 	# KUnit runs at the first boot of an arch; once is enough.
 	[ -n "$T_CRASH" ] || kunit=
 	local -a disks=()
-	# Each disk's role is its serial (the guest's link_disk_roles).
-	local -a roles=(vda vdb vdc)
-	for i in 0 1 2; do
+	for i in "${!DISK_ROLES[@]}"; do
 		disks+=(-drive "file=$WORK/disk$i.img,if=none,format=raw,id=d$i"
-			-device "$DISK_DEVICE,drive=d$i,serial=${roles[i]}")
+			-device "$DISK_DEVICE,drive=d$i,serial=${DISK_ROLES[i]}")
 	done
 	disks+=(-drive "file=$WORK/mailbox.img,if=none,format=raw,id=mailbox"
 		-device "$DISK_DEVICE,drive=mailbox,serial=mailbox")
