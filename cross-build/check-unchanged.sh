@@ -156,8 +156,12 @@ kmake() {
 
 # The overlay's files, now and in SRC's last run (a file the overlay no longer writes
 # must come back pristine).
+# (Not one sort of both files: sort prints nothing when one is missing, as it is in a new
+# SRC, and with nothing swapped both sides were pristine and every comparison passed.)
 SWAPPED=$WORK/swapped
-sort -u "$TREE/.crashkey-manifest" "$SRC/.crashkey-swapped" 2>/dev/null > "$SWAPPED" || true
+{ cat "$TREE/.crashkey-manifest"; cat "$SRC/.crashkey-swapped" 2>/dev/null || true; } |
+	sort -u > "$SWAPPED"
+[ -s "$SWAPPED" ] || die "the overlay writes no file into $TREE (empty .crashkey-manifest)"
 
 # put_side pristine|patched: every swapped file as that side has it, or absent where
 # that side has none; always a new copy, never a link, so that make takes it for newer
@@ -173,15 +177,23 @@ put_side() {
 	SIDE=$1
 }
 
-# The same minimal config as the matrix kernels, without the feature and its tests, from
-# whichever side SRC holds.
+# The pristine side gets the same minimal config as the matrix kernels, without the
+# feature and its tests. The patched side takes that .config through olddefconfig, as
+# an existing config meets a new kernel: the patched Kconfig files still decide every
+# select, dependency and computed symbol, and the feature's new symbols get their
+# defaults. (Visible symbols keep their values either way: tinyconfig sets all of them.)
+# The second tinyconfig this spares is a sixth of a cold check's time.
 configure() {
 	mkdir -p "$OUT"
-	{ grep -v '^#' "$CRASHKEY_TOP/cross-build/config/common.config"; printf '%s\n' "$CONFIG_LINES"; } \
-		> "$OUT/fragment"
-	kmake tinyconfig >/dev/null
-	(cd "$SRC" && ARCH=$KARCH CROSS_COMPILE=$CROSS_COMPILE \
-		scripts/kconfig/merge_config.sh -m -O "$OUT" "$OUT/.config" "$OUT/fragment" >/dev/null)
+	if [ "$SIDE" = pristine ]; then
+		{ grep -v '^#' "$CRASHKEY_TOP/cross-build/config/common.config"
+		  printf '%s\n' "$CONFIG_LINES"; } > "$OUT/fragment"
+		kmake tinyconfig >/dev/null
+		(cd "$SRC" && ARCH=$KARCH CROSS_COMPILE=$CROSS_COMPILE \
+			scripts/kconfig/merge_config.sh -m -O "$OUT" "$OUT/.config" "$OUT/fragment" >/dev/null)
+	else
+		cp "$WORK/pristine.config" "$OUT/.config"
+	fi
 	kmake olddefconfig >/dev/null
 	kmake -j"$(nproc)" prepare >/dev/null
 	cp "$OUT/.config" "$WORK/$SIDE.config"
@@ -386,6 +398,8 @@ for f in $(changed_files .c); do
 	name="$f unchanged with CRASH_DM_CRYPT=n"
 	if cmp -s "$PRISTINE/$f" "$TREE/$f"; then
 		tap fail "$name" "the patched and the pristine $f are the same file: nothing to compare (was the pristine tree written through a link?)"
+	elif ! cmp -s "$TREE/$f" "$SRC/$f"; then
+		tap fail "$name" "the patched side was not built from the patched $f"
 	elif [ -n "${PRISTINE_ERROR[$f]+set}" ]; then
 		tap fail "$f builds from the pristine tree" "${PRISTINE_ERROR[$f]}"
 	elif [ -n "${BUILD_ERROR[$f]+set}" ]; then
