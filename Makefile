@@ -7,6 +7,8 @@
 #   make check-arch ARCH=arm64    only the QEMU matrix of one arch (CI's per-arch jobs)
 #   make check-debug              the scenario on KASAN/kmemleak/lockdep kernels, with
 #                                 STRESS_LOADS (200) loads under churn, for DEBUG_ARCHES
+#   make deb                      the crashkey Debian package (tools/debian), checked by
+#                                 lintian, in $(CRASHKEY_CACHE)/build/deb
 #
 # Both install the Debian packages they need first. Kernel trees, build dirs, ccache and
 # downloaded packages persist in CRASHKEY_CACHE (outside the clone).
@@ -19,7 +21,7 @@ DEBUG_ARCHES ?= x86_64 arm64
 CRASHKEY_CACHE ?= /var/cache/crashkey
 export CRASHKEY_CACHE
 
-.PHONY: demo check check-host check-arch check-debug deps kernel
+.PHONY: demo check check-host check-arch check-debug deb deps kernel
 
 demo: ARCHES = $(ARCH)
 demo: deps
@@ -40,6 +42,10 @@ check-arch: deps
 check-debug: ARCHES = $(DEBUG_ARCHES)
 check-debug: deps
 	KERNEL_VARIANT=debug ci-matrix/run.sh $(DEBUG_ARCHES)
+
+deb: ARCHES = x86_64
+deb: deps
+	tools/build-deb.sh
 
 deps:
 	ci-matrix/install-deps.sh $(ARCHES)

@@ -68,12 +68,13 @@ host_suites() {
 	run_suite ksrc-selftest "$TOP/tests/ksrc-selftest.sh"
 	run_suite host-unit make -s -C "$TOP/tests/host" check O="$HOST_BUILD/unit"
 	run_suite tool tool_suite
+	run_suite deb "$TOP/tests/deb-check.sh"
 }
 
 rm -f "$LOGDIR"/*.counts
 suites=()
 [ "$HOST" = 0 ] || suites+=(static matrix-selftest helpers-selftest ci-engines unchanged-selftest
-	ksrc-selftest host-unit tool)
+	ksrc-selftest host-unit tool deb)
 [ "$MATRIX" = 0 ] || suites+=(matrix)
 if [ "$MATRIX" = 1 ]; then
 	# The matrix starts at once (its first kernel build is the longest wait); the host

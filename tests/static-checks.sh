@@ -15,7 +15,8 @@ HOST_BUILD=${HOST_BUILD:-$CACHE/build/host-$(printf '%s' "$TOP" | cksum | cut -d
 . "$TOP/tests/tap.sh"
 
 shell_scripts() {
-	cd "$TOP" && git ls-files '*.sh' ci-matrix/guest/init .ci/run
+	cd "$TOP" && git ls-files '*.sh' ci-matrix/guest/init .ci/run tools/system/crashkey-setup \
+		'tools/system/initramfs-tools/*' 'tools/debian/*.post*'
 }
 
 # Bash fragments that scripts source: every variable is used elsewhere (SC2034 is

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The crashkey Debian package: it builds with dpkg-buildpackage, lintian finds no error,
+# it holds what the Debian integration needs, and its boot-time script registers the
+# volumes /etc/default/crashkey names, from /etc/crypttab's entries, with the packaged
+# crashkey (a directory stands in for the kernel's configfs, as in tests/tool).
+#
+#   tests/deb-check.sh      prints TAP; needs root, cryptsetup, keyctl
+set -uo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/tap.sh
+. "$TOP/tests/tap.sh"
+TMP=$(mktemp -d /tmp/crashkey-deb.XXXXXX)
+OUT=$TMP/deb
+REGISTERED=()
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+	local uuid
+	for uuid in "${REGISTERED[@]}"; do
+		CRASHKEY_CONFIGFS=$TMP/configfs "$TMP/root/usr/sbin/crashkey" -q remove "$uuid" \
+			>/dev/null 2>&1
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# ---- the package ----
+
+out=$("$TOP/tools/build-deb.sh" "$OUT" 2>&1)
+tap $? "dpkg-buildpackage builds the package, lintian reports no error" "$out"
+DEB=$(tail -n 1 <<<"$out")
+if [ ! -f "$DEB" ]; then
+	echo "Bail out! no package to check"
+	exit 1
+fi
+! grep '^E: ' "$OUT/lintian.log"
+tap $? "lintian: no E: line" "$(grep '^E: ' "$OUT/lintian.log")"
+
+dpkg-deb -x "$DEB" "$TMP/root"
+dpkg-deb -e "$DEB" "$TMP/control"
+for f in usr/sbin/crashkey usr/share/man/man8/crashkey.8.gz usr/lib/crashkey/crashkey-setup \
+	lib/systemd/system/crashkey.service lib/systemd/system/kdump-tools.service.d/crashkey.conf \
+	usr/share/initramfs-tools/hooks/crashkey \
+	usr/share/initramfs-tools/scripts/init-premount/crashkey etc/default/crashkey; do
+	[ -f "$TMP/root/$f" ]
+	tap $? "the package holds /$f"
+done
+grep -qx /etc/default/crashkey "$TMP/control/conffiles"
+tap $? "/etc/default/crashkey is a conffile"
+grep -q "deb-systemd-helper enable 'crashkey.service'" "$TMP/control/postinst"
+tap $? "the postinst enables crashkey.service"
+grep -q '^Environment=KDUMP_KEXEC_ARGS=-s$' \
+	"$TMP/root/lib/systemd/system/kdump-tools.service.d/crashkey.conf"
+tap $? "kdump-tools loads with kexec -s (its unit's drop-in)"
+depends=$(dpkg-deb -f "$DEB" Depends)
+[[ $depends == *kexec-tools* && $depends == *libcryptsetup12* && $depends == *libjson-c5* ]]
+tap $? "Depends: kexec-tools and the libraries crashkey links" "$depends"
+out=$(systemd-analyze verify --man=no --root="$TMP/root" crashkey.service 2>&1) && [ -z "$out" ]
+tap $? "systemd-analyze verify crashkey.service" "$out"
+
+# ---- crashkey-setup ----
+
+CK=$TMP/root/usr/sbin/crashkey
+export CRASHKEY=$CK CRASHKEY_CONFIGFS=$TMP/configfs CRASHKEY_CRYPTTAB=$TMP/crypttab
+export CRASHKEY_CONFIG=$TMP/default ASK_PASSWORD=$TMP/ask-password
+mkdir -p "$CRASHKEY_CONFIGFS"
+FAST_KDF=(--type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --batch-mode)
+PASS=crashkey-deb-$RANDOM$RANDOM
+printf '#!/bin/sh\necho %s\n' "$PASS" > "$ASK_PASSWORD"
+chmod +x "$ASK_PASSWORD"
+head -c 64 /dev/urandom > "$TMP/keyfile"
+# The same key at offset 16, between other bytes (keyfile-offset=16,keyfile-size=64).
+{ head -c 16 /dev/urandom; cat "$TMP/keyfile"; head -c 40 /dev/urandom; } > "$TMP/keyfile.padded"
+volume() {	# volume NAME [cryptsetup option...]: a LUKS2 image keyed by keyfile and PASS
+	local img=$TMP/$1.img
+	shift
+	truncate -s 20M "$img"
+	cryptsetup luksFormat "${FAST_KDF[@]}" "$@" "$img" "$TMP/keyfile" >/dev/null &&
+		printf '%s' "$PASS" | cryptsetup luksAddKey "${FAST_KDF[@]}" "$@" \
+			--key-file "$TMP/keyfile" "$img" - >/dev/null
+}
+if ! { volume keyed && volume padded && volume asked && volume broken &&
+	volume hdr --header "$TMP/hdr.luks"; }; then
+	echo "Bail out! cannot make LUKS2 images"
+	exit 1
+fi
+truncate -s 4M "$TMP/plain.img"
+uuid() { cryptsetup luksUUID "$1"; }
+cat > "$CRASHKEY_CRYPTTAB" <<CRYPTTAB
+# name	source	key file	options
+keyed	$TMP/keyed.img	$TMP/keyfile	luks,discard
+padded	$TMP/padded.img	$TMP/keyfile.padded	luks,keyfile-offset=16,keyfile-size=64
+asked	$TMP/asked.img	none	luks
+hdr	$TMP/hdr.img	$TMP/keyfile	luks,header=$TMP/hdr.luks
+broken	$TMP/broken.img	$TMP/keyfile.padded
+swap	$TMP/plain.img	/dev/urandom	swap,cipher=aes-xts-plain64
+CRYPTTAB
+
+# setup VOLUMES: run crashkey-setup with CRASHKEY_VOLUMES=VOLUMES; its output in OUT.
+setup() {
+	echo "CRASHKEY_VOLUMES=\"$1\"" > "$CRASHKEY_CONFIG"
+	OUT=$("$TMP/root/usr/lib/crashkey/crashkey-setup" 2>&1)
+}
+registered() {	# registered IMAGE|HEADER: its UUID has an item with the default description
+	local u
+	u=$(uuid "$1")
+	REGISTERED+=("$u")
+	[ "$(cat "$CRASHKEY_CONFIGFS/$u/description" 2>/dev/null)" = "kdump-cryptsetup:vk-$u" ]
+}
+
+setup "" && [[ $OUT == *"nothing to register"* ]] && [ -z "$(ls "$CRASHKEY_CONFIGFS")" ]
+tap $? "no volumes named: nothing registered, says so, exit 0" "$OUT"
+setup keyed && registered "$TMP/keyed.img"
+tap $? "a key file from crypttab" "$OUT"
+setup padded && registered "$TMP/padded.img"
+tap $? "a key file with keyfile-offset= and keyfile-size=" "$OUT"
+setup asked && registered "$TMP/asked.img"
+tap $? "no key file: the passphrase is asked (systemd-ask-password)" "$OUT"
+setup hdr && registered "$TMP/hdr.luks"
+tap $? "a detached header (header=): registered under the header's UUID" "$OUT"
+rm -rf "${CRASHKEY_CONFIGFS:?}"/*
+setup "broken nosuch keyed"
+status=$?
+[ "$status" = 1 ] && [[ $OUT == *"broken: crashkey add failed"* ]] &&
+	[[ $OUT == *"nosuch: no such entry"* ]] && registered "$TMP/keyed.img"
+tap $? "a wrong key and an unknown name fail (exit 1) and the others are still registered" \
+	"status $status: $OUT"
+rm -rf "${CRASHKEY_CONFIGFS:?}"/*
+setup all
+status=$?
+items=$(find "$CRASHKEY_CONFIGFS" -mindepth 1 -maxdepth 1 | wc -l)
+[ "$status" = 1 ] && [ "$items" = 4 ] && [[ $OUT != *swap* ]] && registered "$TMP/hdr.luks"
+tap $? "all: every LUKS entry but the broken one (4), not the swap; exit 1" \
+	"status $status, $items items: $OUT"
+! grep -rqi "$(od -An -tx1 "$TMP/keyfile" | tr -d ' \n' | head -c 16)" <<<"$OUT"
+tap $? "no key bytes in what it prints"
+tap_done
