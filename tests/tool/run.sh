@@ -38,6 +38,10 @@ LOG=$TMP/log		# every output crashkey printed, for the leak check
 mkdir -p "$LOG"
 LOOP=""
 LOOP2=""		# a second loop device, on a changed copy of the image
+LATE_LOOP=""		# attached while unlock --wait runs
+DATA_LOOP=""		# the data device of a volume with a detached header
+LATE_DESC=""
+HDR_DESC=""
 UUID=""
 MAPPER=""
 DESC=""
@@ -158,9 +162,18 @@ foreign_volume_keys() {
 
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
-	if [ -n "$MAPPER" ] && [ -e "/dev/mapper/$MAPPER" ]; then
-		cryptsetup close "$MAPPER" >/dev/null 2>&1
+	local name
+	for name in "$MAPPER" ck-test-uuid ck-test-path ck-test-hdr; do
+		if [ -n "$name" ] && [ -e "/dev/mapper/$name" ]; then
+			cryptsetup close "$name" >/dev/null 2>&1
+		fi
+	done
+	if [ -z "$LATE_LOOP" ] && [ -s "$TMP/late.loop" ]; then
+		LATE_LOOP=$(cat "$TMP/late.loop")
 	fi
+	for name in "$LATE_LOOP" "$DATA_LOOP"; do
+		[ -z "$name" ] || losetup -d "$name" >/dev/null 2>&1
+	done
 	if [ -n "$LOOP2" ]; then
 		losetup -d "$LOOP2" >/dev/null 2>&1
 	fi
@@ -178,6 +191,9 @@ cleanup() {
 	if [ -n "$BAD_DESC" ]; then
 		drop_key user "$BAD_DESC"
 	fi
+	for name in "$LATE_DESC" "$HDR_DESC"; do
+		[ -z "$name" ] || drop_key user "$name"
+	done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -368,6 +384,20 @@ end
 begin "list with an argument: exit 2"
 ck list extra
 expect_rc 2
+end
+
+for bad in abc -1 " 5" 5s 86401 99999999999999999999; do
+	begin "unlock --wait '$bad': exit 2"
+	ck unlock --wait "$bad"
+	expect_rc 2
+	expect_err "invalid --wait '$bad'"
+	end
+done
+
+begin "unlock --crypttab without its argument: exit 2"
+ck unlock --crypttab
+expect_rc 2
+expect_err "needs an argument"
 end
 
 # ---- add: errors ----
@@ -873,6 +903,239 @@ else
 	else
 		skip "unlock with a device" "no loop device"
 	fi
+fi
+
+# ---- unlock: crypttab names, detached headers, slow devices ----
+
+CT=$TMP/crypttab		# written anew by each test
+LATE_UUID=$(cat /proc/sys/kernel/random/uuid)
+LATE_DESC="kdump-cryptsetup:vk-$LATE_UUID"
+
+# Milliseconds since some point, to time unlock --wait.
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# unlock_with_key DESC ARGS...: puts the volume key in @u under DESC and
+# runs unlock --no-restore ARGS in the capture stand-in.
+unlock_with_key() {
+	local desc=$1
+	shift
+	keyctl padd user "$desc" @u <"$KEY_BIN" >/dev/null
+	CRASHKEY_CONFIGFS=$CAP ck unlock --no-restore "$@"
+}
+
+# expect_opened UUID DEVICE NAME: unlock without --dry-run opened the volume
+# as NAME, or, without device-mapper on the host, got as far as activating
+# it under NAME; the key is gone either way.
+expect_opened() {
+	if [ "$RC" = 0 ]; then
+		expect_out "unlocked $1 $2 -> /dev/mapper/$3"
+		[ -e "/dev/mapper/$3" ] || fail "no /dev/mapper/$3"
+	else
+		expect_rc 3
+		expect_out "failed $1 $2: activation failed"
+		expect_out "(/dev/mapper/$3 not set up)"
+	fi
+}
+
+crypttab_tests() {
+	begin "unlock opens a volume under its crypttab name (UUID=)"
+	printf '%s\n' "# the system's volumes" "" \
+		"ck-test-other	UUID=$NODEV_UUID	none	luks" \
+		"  ck-test-uuid UUID=$UUID /etc/keys/x luks,discard" >"$CT"
+	unlock_with_key "$DESC" --dry-run --crypttab "$CT"
+	expect_rc 0
+	expect_out "would-unlock $UUID $LOOP -> /dev/mapper/ck-test-uuid"
+	[ ! -s "$ERR" ] || fail "unexpected messages on stderr"
+	CRASHKEY_CONFIGFS=$CAP ck unlock --no-restore --crypttab "$CT"
+	expect_opened "$UUID" "$LOOP" ck-test-uuid
+	expect_no_key user "$DESC"
+	end
+
+	begin "unlock --json names the crypttab name in name and mapper"
+	unlock_with_key "$DESC" --json --dry-run --crypttab "$CT"
+	expect_rc 0
+	expect_json
+	expect_out "\"mapper\":\"/dev/mapper/ck-test-uuid\""
+	expect_out "\"name\":\"ck-test-uuid\""
+	expect_out "\"header\":null"
+	drop_key user "$DESC"
+	end
+
+	begin "unlock opens a volume under its crypttab name (device path)"
+	printf '%s\n' "ck-test-path $LOOP none luks" >"$CT"
+	unlock_with_key "$DESC" --dry-run --crypttab "$CT"
+	expect_rc 0
+	expect_out "would-unlock $UUID $LOOP -> /dev/mapper/ck-test-path"
+	drop_key user "$DESC"
+	end
+
+	begin "a volume without a crypttab entry is luks-UUID"
+	printf '%s\n' "ck-test-other UUID=$NODEV_UUID none luks" \
+		"ck-test-label LABEL=ck-no-such-label" \
+		"ck-test-partuuid PARTUUID=$NODEV_UUID" \
+		"ck-test-gone $TMP/no-such-device none luks" >"$CT"
+	unlock_with_key "$DESC" --json --dry-run --crypttab "$CT"
+	expect_rc 0
+	expect_out "\"mapper\":\"/dev/mapper/$MAPPER\""
+	expect_out "\"name\":\"$MAPPER\""
+	drop_key user "$DESC"
+	end
+
+	begin "a malformed crypttab line is warned about and skipped"
+	printf '%s\n' "ck-test-short" \
+		"ck-test-five $LOOP none luks extra" \
+		"ck-test/slash $LOOP" \
+		'ck-test\040esc '"$LOOP" \
+		"ck-test-hdr $LOOP none luks,header=" \
+		"ck-test-path $LOOP" >"$CT"
+	unlock_with_key "$DESC" --dry-run --crypttab "$CT"
+	expect_rc 0
+	expect_out "would-unlock $UUID $LOOP -> /dev/mapper/ck-test-path"
+	expect_err "warning: $CT:1: no source device; line skipped"
+	expect_err "warning: $CT:2: more than four fields; line skipped"
+	expect_err "warning: $CT:3: the name must be a plain file name"
+	expect_err "warning: $CT:4: backslash escapes are not supported"
+	expect_err "warning: $CT:5: header= without a file"
+	drop_key user "$DESC"
+	end
+
+	# The first entry wins; the second is through a symlink to the device.
+	begin "two crypttab entries for one volume: the first is used, with a warning"
+	ln -sf "$LOOP" "$TMP/disk-link"
+	printf '%s\n' "ck-test-path $TMP/disk-link" "ck-test-uuid UUID=$UUID" >"$CT"
+	unlock_with_key "$DESC" --dry-run --crypttab "$CT"
+	expect_rc 0
+	expect_out "would-unlock $UUID $LOOP -> /dev/mapper/ck-test-path"
+	expect_err "warning: $CT: lines 1 and 2 are both for volume $UUID; using the first, ck-test-path"
+	drop_key user "$DESC"
+	end
+
+	begin "unlock --crypttab with a missing file: exit 1, nothing restored"
+	printf '' >"$CAP/restore"
+	keyctl padd user "$DESC" @u <"$KEY_BIN" >/dev/null
+	CRASHKEY_CONFIGFS=$CAP ck unlock --crypttab "$TMP/no-such-crypttab"
+	expect_rc 1
+	expect_err "cannot read crypttab $TMP/no-such-crypttab: No such file or directory"
+	[ ! -s "$CAP/restore" ] || fail "restore was written"
+	grep -qF "$UUID" "$OUT" && fail "a volume was tried"
+	rm -f "$CAP/restore"
+	drop_key user "$DESC"
+	end
+
+	# A copy of the image with another UUID, attached 2 s after unlock starts.
+	begin "unlock --wait 5 unlocks a device that shows up 2 s late"
+	cp "$IMG" "$TMP/late.img"
+	cryptsetup luksUUID --batch-mode --uuid "$LATE_UUID" "$TMP/late.img" ||
+		fail "cannot set the UUID of the copy"
+	: >"$TMP/late.loop"
+	{ sleep 2; losetup -f --show "$TMP/late.img" >"$TMP/late.loop"; } &
+	local bg=$! t0
+	t0=$(now_ms)
+	unlock_with_key "$LATE_DESC" --wait 5 --crypttab /dev/null
+	local took=$(($(now_ms) - t0))
+	wait "$bg"
+	LATE_LOOP=$(cat "$TMP/late.loop")
+	[ -n "$LATE_LOOP" ] || fail "losetup failed"
+	expect_opened "$LATE_UUID" "$LATE_LOOP" "luks-$LATE_UUID"
+	expect_err "waiting up to 5 s for the device of 1 volume"
+	expect_no_key user "$LATE_DESC"
+	[ "$took" -ge 1500 ] || fail "returned after $took ms, before the device was there"
+	[ -e "/dev/mapper/luks-$LATE_UUID" ] && cryptsetup close "luks-$LATE_UUID"
+	[ -z "$LATE_LOOP" ] || losetup -d "$LATE_LOOP" || fail "cannot detach $LATE_LOOP"
+	LATE_LOOP=""
+	end
+
+	begin "unlock --wait 1 for a device that never shows up: exit 3, key dropped"
+	t0=$(now_ms)
+	unlock_with_key "$NODEV_DESC" --wait 1
+	took=$(($(now_ms) - t0))
+	expect_rc 3
+	expect_out "failed $NODEV_UUID -: no block device with this LUKS UUID, after waiting 1 s; key dropped (/dev/mapper/luks-$NODEV_UUID not set up)"
+	expect_out "unlocked 0 of 1 volumes"
+	expect_no_key user "$NODEV_DESC"
+	[ "$took" -ge 1000 ] || fail "gave up after $took ms"
+	end
+
+	begin "SIGTERM ends unlock --wait early, and the key is dropped"
+	keyctl padd user "$NODEV_DESC" @u <"$KEY_BIN" >/dev/null
+	RUNS=$((RUNS + 1))
+	OUT=$LOG/$RUNS.out
+	ERR=$LOG/$RUNS.err
+	t0=$(now_ms)
+	CRASHKEY_CONFIGFS=$CAP "$CK" unlock --no-restore --wait 60 >"$OUT" 2>"$ERR" &
+	bg=$!
+	sleep 1
+	kill -TERM "$bg"
+	wait "$bg"
+	RC=$?
+	took=$(($(now_ms) - t0))
+	expect_rc 3
+	expect_err "interrupted: not waiting for devices any longer"
+	expect_out "failed $NODEV_UUID -: no block device with this LUKS UUID"
+	expect_no_key user "$NODEV_DESC"
+	[ "$took" -lt 10000 ] || fail "took $took ms after SIGTERM"
+	end
+
+	# The same volume key, its header in a file, its data on a loop device.
+	local hdr=$TMP/detached.hdr data=$TMP/detached.data hdr_uuid
+	truncate -s 16M "$data"
+	if ! cryptsetup luksFormat --type luks2 "${FAST_KDF[@]}" --header "$hdr" \
+		--volume-key-file "$KEY_BIN" --key-size "$KEY_BITS" "$data" "$KEYFILE" \
+		>"$TMP/format-detached.log" 2>&1 ||
+	   ! DATA_LOOP=$(losetup -f --show "$data"); then
+		begin "a LUKS volume with a detached header can be made"
+		fail "$(tr '\n' ' ' <"$TMP/format-detached.log")"
+		end
+		return
+	fi
+	hdr_uuid=$(cryptsetup luksUUID "$hdr")
+	HDR_DESC="kdump-cryptsetup:vk-$hdr_uuid"
+
+	begin "unlock opens a volume with a detached header (crypttab header=)"
+	printf '%s\n' "ck-test-hdr $DATA_LOOP none luks,header=$hdr,discard" >"$CT"
+	unlock_with_key "$HDR_DESC" --dry-run --crypttab "$CT"
+	expect_rc 0
+	expect_out "would-unlock $hdr_uuid $DATA_LOOP -> /dev/mapper/ck-test-hdr"
+	CRASHKEY_CONFIGFS=$CAP ck --json unlock --no-restore --crypttab "$CT"
+	expect_json
+	expect_out "\"header\":\"$hdr\""
+	expect_out "\"name\":\"ck-test-hdr\""
+	if [ "$RC" = 0 ]; then
+		expect_out "\"status\":\"unlocked\""
+		[ -e /dev/mapper/ck-test-hdr ] || fail "no /dev/mapper/ck-test-hdr"
+	else
+		expect_rc 3
+		expect_out "activation failed"
+	fi
+	expect_no_key user "$HDR_DESC"
+	end
+
+	begin "a detached header whose data device is missing: exit 3"
+	printf '%s\n' "ck-test-hdr $TMP/no-such-data none header=$hdr" >"$CT"
+	unlock_with_key "$HDR_DESC" --crypttab "$CT"
+	expect_rc 3
+	expect_out "failed $hdr_uuid -: data device $TMP/no-such-data of $CT:1 not found; key dropped (/dev/mapper/ck-test-hdr not set up)"
+	expect_no_key user "$HDR_DESC"
+	end
+
+	begin "a detached header that cannot be read is reported"
+	printf '%s\n' "ck-test-hdr $DATA_LOOP none header=$TMP/no-such-header" >"$CT"
+	unlock_with_key "$HDR_DESC" --crypttab "$CT"
+	expect_rc 3
+	expect_out "failed $hdr_uuid -: no block device with this LUKS UUID; key dropped"
+	expect_err "warning: $CT:1: cannot read the detached header $TMP/no-such-header of ck-test-hdr: No such file or directory"
+	expect_no_key user "$HDR_DESC"
+	end
+}
+
+if [ -z "$LOOP" ]; then
+	skip "unlock with crypttab and --wait" "no loop device"
+elif [ -n "$(foreign_volume_keys)" ]; then
+	skip "unlock with crypttab and --wait" "@u holds volume keys these tests did not add"
+else
+	crypttab_tests
 fi
 
 # ---- never show a secret ----

@@ -7,17 +7,20 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "commands.h"
 #include "configfs.h"
+#include "crypttab.h"
 #include "keys.h"
 #include "luks.h"
 #include "output.h"
@@ -693,6 +696,9 @@ int cmd_status(void)
 
 /* ---- unlock ---- */
 
+/* How often unlock looks again for a device that is not there yet. */
+#define POLL_INTERVAL_MS	250
+
 enum vol_status {
 	VOL_UNLOCKED,
 	VOL_ACTIVE,	/* was unlocked before: fine */
@@ -709,11 +715,30 @@ static const char *const vol_status_name[] = {
 
 struct vol_result {
 	const struct user_key *key;
-	const char *device;		/* NULL if no device has the UUID */
-	char mapper[64];		/* /dev/mapper/luks-<uuid> */
+	char *device;			/* malloc'd; NULL if none was found */
+	const char *header;		/* detached header (crypttab), or NULL */
+	const struct crypttab_entry *entry;	/* that named it, or NULL */
+	const struct crypttab_entry *dup;	/* a second one for it */
+	char name[MAPPER_NAME_MAX + 1];	/* crypttab's name, or luks-<uuid> */
+	char mapper[sizeof(MAPPER_DIR) + MAPPER_NAME_MAX];
+	bool done;			/* tried for good, the key dropped */
 	enum vol_status status;
 	char reason[320];		/* with VOL_FAILED */
 };
+
+/* One run of unlock: its volumes, and how far it got with them. */
+struct unlock_run {
+	const struct unlock_args *args;
+	struct crypttab tab;
+	struct vol_result *res;
+	size_t n;
+	size_t ok;
+	size_t pending;			/* not done yet */
+	bool scan_warned;
+};
+
+/* Set by SIGINT, SIGTERM or SIGHUP while unlock waits for devices. */
+static volatile sig_atomic_t stop_waiting;
 
 /* What the restore step did, for the report. */
 static const char *restore_keys(bool *hard_failure)
@@ -760,6 +785,26 @@ static void vol_fail(struct vol_result *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The mapper name: the crypttab entry's, else luks-<UUID>. */
+static void set_name(struct vol_result *r, const struct crypttab_entry *e)
+{
+	if (e)
+		snprintf(r->name, sizeof(r->name), "%s", e->name);
+	else
+		snprintf(r->name, sizeof(r->name), "%s%s", MAPPER_PREFIX,
+			 r->key->uuid);
+	snprintf(r->mapper, sizeof(r->mapper), "%s%s", MAPPER_DIR, r->name);
+}
+
+/* The LUKS header on r->device, or the detached one that goes with it. */
+static int open_volume(const struct vol_result *r, struct crypt_device **cd,
+		       char uuid[UUID_BUF_LEN])
+{
+	if (r->header)
+		return luks_open_detached(r->header, r->device, cd, uuid);
+	return luks_open(r->device, cd, uuid);
+}
+
 /* Opens the volume with the key; the key itself is dropped by the caller. */
 static void unlock_volume(struct vol_result *r, bool dry_run)
 {
@@ -775,9 +820,11 @@ static void unlock_volume(struct vol_result *r, bool dry_run)
 			 strerror(-ret));
 		return;
 	}
-	ret = luks_open(r->device, &cd, uuid);
+	ret = open_volume(r, &cd, uuid);
 	if (ret < 0) {
-		vol_fail(r, "cannot read the LUKS header: %s", strerror(-ret));
+		vol_fail(r, "cannot read the LUKS header%s%s: %s",
+			 r->header ? " " : "", r->header ? r->header : "",
+			 strerror(-ret));
 		goto out;
 	}
 	/* blkid found the UUID in one header, libcryptsetup read another. */
@@ -797,7 +844,7 @@ static void unlock_volume(struct vol_result *r, bool dry_run)
 		r->status = VOL_WOULD;
 		goto out;
 	}
-	ret = luks_activate(cd, r->mapper + strlen("/dev/mapper/"), &key);
+	ret = luks_activate(cd, r->name, &key);
 	if (ret == 0)
 		r->status = VOL_UNLOCKED;
 	else if (ret == -EEXIST)
@@ -810,22 +857,37 @@ out:
 		luks_close(cd);
 }
 
-/* Unlocks the volume of @r's key if exactly one device carries its UUID. */
-static void find_and_unlock(struct vol_result *r,
-			    const struct luks_devlist *devs, bool dry_run)
+/*
+ * Where @r's volume is: names it, and sets *@device (and r->header for a
+ * detached header). False while its device is missing or not unique, which
+ * a wait may mend; then @why says so.
+ */
+static bool locate_volume(struct vol_result *r, const struct crypttab *tab,
+			  const struct luks_devlist *devs, const char **device,
+			  char *why, size_t size)
 {
 	const struct luks_dev *d = luks_devlist_find(devs, r->key->uuid);
-	const char *dropped = dry_run ? "" : "; key dropped";
+	const struct crypttab_entry *e;
+	/* Of two devices with the UUID neither is the volume: not guessed. */
+	const char *path = d && !d->other ? d->path : NULL;
 
-	if (!d)
-		vol_fail(r, "no block device with this LUKS UUID%s", dropped);
-	else if (d->other)
-		vol_fail(r, "this LUKS UUID is on both %s and %s, neither "
-			 "used%s", d->path, d->other, dropped);
-	else {
-		r->device = d->path;
-		unlock_volume(r, dry_run);
+	e = crypttab_find(tab, r->key->uuid, path, &r->dup);
+	r->entry = e;
+	set_name(r, e);
+	r->header = e ? e->header : NULL;
+	if (r->header) {
+		*device = e->device;
+		snprintf(why, size, "data device %s of %s:%u not found",
+			 e->source, tab->path, e->line);
+		return *device != NULL;
 	}
+	*device = path;
+	if (!d)
+		snprintf(why, size, "no block device with this LUKS UUID");
+	else if (d->other)
+		snprintf(why, size, "this LUKS UUID is on both %s and %s, "
+			 "neither used", d->path, d->other);
+	return path != NULL;
 }
 
 static void print_volume(const struct vol_result *r)
@@ -835,12 +897,160 @@ static void print_volume(const struct vol_result *r)
 	if (r->status == VOL_FAILED) {
 		/* Failures are shown even with --quiet. */
 		if (!out_opts.json)
-			printf("failed %s %s: %s\n", r->key->uuid, dev,
-			       r->reason);
+			printf("failed %s %s: %s (%s not set up)\n",
+			       r->key->uuid, dev, r->reason, r->mapper);
 		return;
 	}
 	ck_info("%s %s %s -> %s", vol_status_name[r->status], r->key->uuid,
 		dev, r->mapper);
+}
+
+/* Reports what was done with @r's volume and drops its key. */
+static void finish_volume(struct unlock_run *run, struct vol_result *r)
+{
+	const char *path = run->tab.path;
+	int ret;
+
+	if (r->dup)
+		ck_warn("%s: lines %u and %u are both for volume %s; using "
+			"the first, %s", path, r->entry->line, r->dup->line,
+			r->key->uuid, r->name);
+	else if (r->entry)
+		ck_debug("%s: line %u names volume %s %s", path,
+			 r->entry->line, r->key->uuid, r->name);
+	r->done = true;
+	run->pending--;
+	/* Used or useless: either way the key must not linger. */
+	if (!run->args->dry_run) {
+		ret = keys_drop(r->key->id);
+		if (ret < 0)
+			ck_warn("cannot revoke key \"%s\": %s", r->key->desc,
+				strerror(-ret));
+	}
+	if (r->status != VOL_FAILED)
+		run->ok++;
+	print_volume(r);
+}
+
+/*
+ * Tries @r's volume with the devices there now. In the @last round a
+ * volume still missing fails; before it, it waits for the next round.
+ */
+static void try_volume(struct unlock_run *run, struct vol_result *r,
+		       const struct luks_devlist *devs, bool last)
+{
+	const char *dropped = run->args->dry_run ? "" : "; key dropped";
+	const char *device;
+	char why[sizeof(r->reason)];
+
+	if (!locate_volume(r, &run->tab, devs, &device, why, sizeof(why))) {
+		if (!last)
+			return;
+		if (run->args->wait)
+			vol_fail(r, "%s, after waiting %u s%s", why,
+				 run->args->wait, dropped);
+		else
+			vol_fail(r, "%s%s", why, dropped);
+	} else {
+		r->device = strdup(device);
+		if (!r->device)
+			vol_fail(r, "out of memory");
+		else
+			unlock_volume(r, run->args->dry_run);
+	}
+	finish_volume(run, r);
+}
+
+/* One fresh probe of the block devices, and every volume not done tried. */
+static void unlock_round(struct unlock_run *run, bool last)
+{
+	struct luks_devlist devs = { 0 };
+	int ret = luks_scan(&devs);
+	size_t i;
+
+	if (ret < 0 && !run->scan_warned) {
+		ck_warn("cannot list block devices: %s", strerror(-ret));
+		run->scan_warned = true;
+	}
+	crypttab_resolve(&run->tab, &devs);
+	for (i = 0; i < run->n; i++)
+		if (!run->res[i].done)
+			try_volume(run, &run->res[i], &devs, last);
+	luks_devlist_free(&devs);
+}
+
+/* Milliseconds on a clock that nobody sets. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_waiting = 1;
+}
+
+/*
+ * While unlock waits, a signal from a timeout or an operator ends the wait
+ * instead of the process, so that the keys are still dropped. A second one
+ * ends the process (SA_RESETHAND), should unlock hang in a library.
+ * SA_RESTART keeps a read in the libraries from failing; nanosleep()
+ * returns early all the same.
+ */
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static void sleep_ms(long long ms)
+{
+	struct timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (ms % 1000) * 1000000,
+	};
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Tries every volume; while devices are missing, probes again every
+ * POLL_INTERVAL_MS until @deadline. The round that starts at or after it
+ * (or after a stop signal) is the last: it fails what is still missing.
+ */
+static void unlock_all(struct unlock_run *run, long long deadline)
+{
+	long long left;
+	bool last, noted = false;
+
+	for (;;) {
+		left = deadline - now_ms();
+		last = left <= 0 || stop_waiting;
+		if (stop_waiting)
+			ck_warn("interrupted: not waiting for devices any "
+				"longer");
+		unlock_round(run, last);
+		if (run->pending == 0 || last)
+			return;
+		if (!noted)
+			ck_note("waiting up to %u s for the device%s of %zu "
+				"volume%s", run->args->wait,
+				run->pending == 1 ? "" : "s", run->pending,
+				run->pending == 1 ? "" : "s");
+		noted = true;
+		sleep_ms(left < POLL_INTERVAL_MS ? left : POLL_INTERVAL_MS);
+	}
 }
 
 /* One entry of unlock's "volumes". */
@@ -855,6 +1065,8 @@ static struct json_object *volume_json(const struct vol_result *r)
 	err |= ck_json_add_string(obj, "description", r->key->desc);
 	err |= ck_json_add_string(obj, "device", r->device);
 	err |= ck_json_add_string(obj, "mapper", r->mapper);
+	err |= ck_json_add_string(obj, "name", r->name);
+	err |= ck_json_add_string(obj, "header", r->header);
 	err |= ck_json_add_string(obj, "status", vol_status_name[r->status]);
 	err |= ck_json_add_string(obj, "reason", r->status == VOL_FAILED ?
 							 r->reason : NULL);
@@ -887,68 +1099,95 @@ static void print_unlock_json(const char *restore,
 	ck_json_print(obj, err);
 }
 
+/* Out of memory before anything was tried: the keys still must go. */
+static void drop_all_keys(const struct user_key *keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (keys_drop(keys[i].id) < 0)
+			ck_warn("cannot revoke key \"%s\"", keys[i].desc);
+}
+
+static void free_results(struct vol_result *res, size_t n)
+{
+	size_t i;
+
+	for (i = 0; res && i < n; i++)
+		free(res[i].device);
+	free(res);
+}
+
+/* Unlocks the volumes of the n keys; run->res is allocated. */
+static void unlock_keys(struct unlock_run *run, const struct user_key *keys,
+			long long start)
+{
+	size_t i;
+
+	for (i = 0; i < run->n; i++) {
+		run->res[i].key = &keys[i];
+		set_name(&run->res[i], NULL);
+	}
+	run->pending = run->n;
+	if (run->n == 0)
+		return;
+	if (run->args->wait)
+		catch_stop_signals();
+	unlock_all(run, start + 1000LL * run->args->wait);
+	/* A header that could not be read may be why a volume was not found. */
+	if (run->ok < run->n)
+		crypttab_report_headers(&run->tab);
+}
+
 int cmd_unlock(const struct unlock_args *args)
 {
-	struct luks_devlist devs = { 0 };
-	struct vol_result *res = NULL;
+	struct unlock_run run = { .args = args };
+	long long start = now_ms();
 	struct user_key *keys = NULL;
 	const char *restore = "skipped";
 	bool restore_failed = false;
-	size_t i, n = 0, ok = 0;
 	int ret, rc;
 
+	/* Before the restore, so that a bad --crypttab leaves no keys out. */
+	if (crypttab_read(args->crypttab ? args->crypttab : CRYPTTAB_DEFAULT,
+			  args->crypttab != NULL, &run.tab) < 0)
+		return EXIT_FAILED;
 	if (!args->no_restore)
 		restore = restore_keys(&restore_failed);
-	ret = keys_list_volume_keys(&keys, &n);
+	ret = keys_list_volume_keys(&keys, &run.n);
 	if (ret < 0) {
 		ck_error("cannot read the user keyring: %s", strerror(-ret));
+		crypttab_free(&run.tab);
 		return EXIT_FAILED;
 	}
-	if (n > 0 && luks_scan(&devs) < 0)
-		ck_warn("cannot list block devices");
-	res = calloc(n ? n : 1, sizeof(*res));
-	if (!res) {
+	run.res = calloc(run.n ? run.n : 1, sizeof(*run.res));
+	if (!run.res) {
 		ck_error("out of memory");
-		keys_free_list(keys, n);
-		luks_devlist_free(&devs);
+		if (!args->dry_run)
+			drop_all_keys(keys, run.n);
+		keys_free_list(keys, run.n);
+		crypttab_free(&run.tab);
 		return EXIT_FAILED;
 	}
-
-	for (i = 0; i < n; i++) {
-		struct vol_result *r = &res[i];
-
-		r->key = &keys[i];
-		snprintf(r->mapper, sizeof(r->mapper), "/dev/mapper/%s%s",
-			 MAPPER_PREFIX, keys[i].uuid);
-		find_and_unlock(r, &devs, args->dry_run);
-		/* Used or useless: either way the key must not linger. */
-		if (!args->dry_run) {
-			ret = keys_drop(keys[i].id);
-			if (ret < 0)
-				ck_warn("cannot revoke key \"%s\": %s",
-					keys[i].desc, strerror(-ret));
-		}
-		if (r->status != VOL_FAILED)
-			ok++;
-		print_volume(r);
-	}
+	unlock_keys(&run, keys, start);
 
 	if (out_opts.json)
-		print_unlock_json(restore, res, n, ok);
-	else if (n > 0)
+		print_unlock_json(restore, run.res, run.n, run.ok);
+	else if (run.n > 0)
 		ck_info("%s %zu of %zu volumes",
-			args->dry_run ? "would unlock" : "unlocked", ok, n);
+			args->dry_run ? "would unlock" : "unlocked", run.ok,
+			run.n);
 
-	if (n == 0) {
+	if (run.n == 0) {
 		if (!restore_failed)
 			ck_note("no volume keys to unlock: none were handed "
 				"over to this kernel");
 		rc = restore_failed ? EXIT_FAILED : EXIT_NOTHING;
 	} else {
-		rc = ok == n ? EXIT_OK : EXIT_PARTIAL;
+		rc = run.ok == run.n ? EXIT_OK : EXIT_PARTIAL;
 	}
-	free(res);
-	keys_free_list(keys, n);
-	luks_devlist_free(&devs);
+	free_results(run.res, run.n);
+	keys_free_list(keys, run.n);
+	crypttab_free(&run.tab);
 	return rc;
 }

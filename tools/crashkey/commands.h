@@ -26,6 +26,8 @@ struct add_args {
 struct unlock_args {
 	bool no_restore;	/* use only keys already in @u */
 	bool dry_run;		/* check keys, activate and drop nothing */
+	const char *crypttab;	/* NULL: CRYPTTAB_DEFAULT, which may be missing */
+	unsigned int wait;	/* seconds to wait for missing devices */
 };
 
 int cmd_add(const struct add_args *args);

@@ -5,6 +5,7 @@
  * This file only parses the command line and dispatches; the commands
  * themselves are in commands.c.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "crypttab.h"
 #include "luks.h"
 #include "output.h"
 #include "secret.h"
@@ -103,26 +105,38 @@ static const char status_usage[] =
 "  -h, --help    show this help\n";
 
 static const char unlock_usage[] =
-"Usage: crashkey unlock [--no-restore] [--dry-run]\n"
+"Usage: crashkey unlock [--no-restore] [--dry-run] [--crypttab FILE]\n"
+"                       [--wait SECONDS]\n"
 "\n"
 "In the kdump kernel: asks the kernel to restore the handed-over keys as\n"
-"user keys, then opens each LUKS volume whose key is there as\n"
-"/dev/mapper/luks-<UUID>. Every key is revoked and unlinked afterwards.\n"
+"user keys, then opens each LUKS volume whose key is there under the name\n"
+"its crypttab entry gives it, or as /dev/mapper/luks-<UUID>. Every key is\n"
+"revoked and unlinked afterwards.\n"
 "\n"
 "Options:\n"
 "  -n, --no-restore  do not ask the kernel; use the keys already in the\n"
 "                    user keyring\n"
 "      --dry-run     check the keys against the LUKS headers but open no\n"
 "                    volume and keep the keys\n"
+"      --crypttab FILE\n"
+"                    take volume names and detached headers from FILE\n"
+"                    (default " CRYPTTAB_DEFAULT "; no error if it is missing)\n"
+"      --wait SECONDS\n"
+"                    look for missing devices again until SECONDS have\n"
+"                    passed since unlock started (default 0)\n"
 "  -j, --json        print one JSON object\n"
 "  -h, --help        show this help\n"
 "\n"
 "Exit codes: 0 all volumes unlocked, 1 failed, 3 some volumes not unlocked,\n"
 "            4 no keys were handed over\n";
 
-/* Options every command accepts as well, wherever they are written. */
-enum { OPT_DRY_RUN = 256 };
+/* Long options without a short form. */
+enum { OPT_DRY_RUN = 256, OPT_CRYPTTAB, OPT_WAIT };
 
+/* Longest --wait: a day is more than any disk takes to show up. */
+#define WAIT_MAX_SECONDS	86400
+
+/* Options every command accepts as well, wherever they are written. */
 #define COMMON_SHORT "jqvh"
 #define COMMON_LONG \
 	{ "json", no_argument, NULL, 'j' }, \
@@ -305,11 +319,30 @@ static int run_status(const struct command *cmd, int argc, char **argv)
 	return cmd_status();
 }
 
+/* --wait's argument: whole seconds, 0 to WAIT_MAX_SECONDS. */
+static bool parse_wait(const char *arg, unsigned int *seconds)
+{
+	unsigned long v;
+	char *end;
+
+	/* strtoul() would take "-1" as ULONG_MAX and " 5" as 5. */
+	if (*arg < '0' || *arg > '9')
+		return false;
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || v > WAIT_MAX_SECONDS)
+		return false;
+	*seconds = (unsigned int)v;
+	return true;
+}
+
 static int run_unlock(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "no-restore", no_argument, NULL, 'n' },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "crypttab", required_argument, NULL, OPT_CRYPTTAB },
+		{ "wait", required_argument, NULL, OPT_WAIT },
 		COMMON_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -329,6 +362,16 @@ static int run_unlock(const struct command *cmd, int argc, char **argv)
 			break;
 		case OPT_DRY_RUN:
 			args.dry_run = true;
+			break;
+		case OPT_CRYPTTAB:
+			args.crypttab = optarg;
+			break;
+		case OPT_WAIT:
+			if (!parse_wait(optarg, &args.wait))
+				return usage_error(cmd->name, "invalid --wait "
+						   "'%s': whole seconds, 0 to "
+						   "%d", optarg,
+						   WAIT_MAX_SECONDS);
 			break;
 		default:
 			return bad_option(cmd->name, c, argv);

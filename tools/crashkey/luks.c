@@ -48,15 +48,14 @@ void luks_setup(void)
 	crypt_set_log_callback(NULL, log_if_verbose, NULL);
 }
 
-int luks_open(const char *path, struct crypt_device **cd,
-	      char uuid[UUID_BUF_LEN])
+/*
+ * Checks that @path can hold a LUKS header before libcryptsetup reads it:
+ * libcryptsetup would report all of these as EINVAL.
+ */
+static int check_header_path(const char *path)
 {
 	struct stat st;
-	const char *hdr_uuid;
-	int ret;
 
-	*cd = NULL;
-	/* Check first: libcryptsetup would report all of these as EINVAL. */
 	if (stat(path, &st) < 0)
 		return -errno;
 	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
@@ -66,12 +65,15 @@ int luks_open(const char *path, struct crypt_device **cd,
 		return -EINVAL;
 	if (access(path, R_OK) < 0)
 		return -errno;
+	return 0;
+}
 
-	ret = crypt_init(cd, path);
-	if (ret < 0) {
-		*cd = NULL;
-		return ret;
-	}
+/* Reads the LUKS header of an initialised *@cd; frees it on failure. */
+static int load_header(struct crypt_device **cd, char uuid[UUID_BUF_LEN])
+{
+	const char *hdr_uuid;
+	int ret;
+
 	ret = crypt_load(*cd, CRYPT_LUKS, NULL);
 	if (ret < 0)
 		goto fail;
@@ -85,6 +87,43 @@ fail:
 	crypt_free(*cd);
 	*cd = NULL;
 	return ret;
+}
+
+int luks_open(const char *path, struct crypt_device **cd,
+	      char uuid[UUID_BUF_LEN])
+{
+	int ret;
+
+	*cd = NULL;
+	ret = check_header_path(path);
+	if (ret < 0)
+		return ret;
+	ret = crypt_init(cd, path);
+	if (ret < 0) {
+		*cd = NULL;
+		return ret;
+	}
+	return load_header(cd, uuid);
+}
+
+int luks_open_detached(const char *header, const char *data,
+		       struct crypt_device **cd, char uuid[UUID_BUF_LEN])
+{
+	int ret;
+
+	*cd = NULL;
+	ret = check_header_path(header);
+	if (ret < 0)
+		return ret;
+	/* Said here: libcryptsetup's error would not tell which one is gone. */
+	if (access(data, F_OK) < 0)
+		return -ENODEV;
+	ret = crypt_init_data_device(cd, header, data);
+	if (ret < 0) {
+		*cd = NULL;
+		return ret;
+	}
+	return load_header(cd, uuid);
 }
 
 void luks_close(struct crypt_device *cd)
@@ -326,6 +365,7 @@ int luks_scan(struct luks_devlist *list)
 
 	list->v = NULL;
 	list->n = 0;
+	list->cache = NULL;
 	/* Starts empty and is never saved: no stale blkid.tab is trusted. */
 	if (blkid_get_cache(&cache, "/dev/null") < 0)
 		return -ENOMEM;
@@ -347,7 +387,8 @@ int luks_scan(struct luks_devlist *list)
 	while (ret == 0 && blkid_dev_next(iter, &dev) == 0)
 		ret = scan_one(list, dev);
 	blkid_dev_iterate_end(iter);
-	blkid_put_cache(cache);
+	/* Kept: crypttab sources are looked up in the same probe. */
+	list->cache = cache;
 	if (ret < 0)
 		luks_devlist_free(list);
 	return ret;
@@ -375,6 +416,22 @@ void luks_devlist_free(struct luks_devlist *list)
 	free(list->v);
 	list->v = NULL;
 	list->n = 0;
+	if (list->cache)
+		blkid_put_cache(list->cache);
+	list->cache = NULL;
+}
+
+char *luks_resolve_spec(struct luks_devlist *list, const char *spec)
+{
+	/*
+	 * Without a cache of ours libblkid would read, and later write, its
+	 * cache file, whose entries may be stale.
+	 */
+	if (!list->cache && blkid_get_cache(&list->cache, "/dev/null") < 0) {
+		list->cache = NULL;
+		return NULL;
+	}
+	return blkid_evaluate_spec(spec, &list->cache);
 }
 
 int luks_derive_key(struct crypt_device *cd, const struct secret *pass,

@@ -13,6 +13,8 @@
 #include "secret.h"
 
 struct crypt_device;
+/* libblkid's cache, as blkid_cache points to it. */
+struct blkid_struct_cache;
 
 /*
  * Call once before any other luks_* function: keeps libdevmapper from
@@ -29,6 +31,13 @@ void luks_setup(void);
  */
 int luks_open(const char *path, struct crypt_device **cd,
 	      char uuid[UUID_BUF_LEN]);
+/*
+ * As luks_open(), for a volume whose LUKS header is kept apart from its
+ * data (cryptsetup --header): the header is read from @header, the volume
+ * is set up on @data. -ENODEV if @data does not exist.
+ */
+int luks_open_detached(const char *header, const char *data,
+		       struct crypt_device **cd, char uuid[UUID_BUF_LEN]);
 void luks_close(struct crypt_device *cd);
 
 /* A LUKS UUID found on block devices. */
@@ -41,6 +50,8 @@ struct luks_dev {
 struct luks_devlist {
 	struct luks_dev *v;
 	size_t n;
+	/* What the scan probed, kept for luks_resolve_spec(); may be NULL. */
+	struct blkid_struct_cache *cache;
 };
 
 /*
@@ -60,6 +71,15 @@ int luks_scan(struct luks_devlist *list);
 const struct luks_dev *luks_devlist_find(const struct luks_devlist *list,
 					 const char *uuid);
 void luks_devlist_free(struct luks_devlist *list);
+
+/*
+ * The device a crypttab or fstab source names: UUID=, PARTUUID=, LABEL=,
+ * PARTLABEL= (looked up by libblkid in what @list's scan probed) or a path,
+ * canonical (symlinks resolved, dm devices as /dev/mapper/<name>). Malloc'd;
+ * NULL if no device has the tag, or out of memory. A path is returned even
+ * when nothing is there.
+ */
+char *luks_resolve_spec(struct luks_devlist *list, const char *spec);
 
 /*
  * Derives the volume key from a passphrase, trying every key slot, then

@@ -25,8 +25,14 @@
 /* What ties a description to its volume: it ends in "vk-<UUID>". */
 #define DESC_UUID_MARKER	"vk-"
 
-/* Name of the device-mapper device that unlock creates for a volume. */
+/*
+ * Name of the device-mapper device that unlock creates for a volume that
+ * crypttab does not name.
+ */
 #define MAPPER_PREFIX		"luks-"
+#define MAPPER_DIR		"/dev/mapper/"
+/* The longest device-mapper name: the kernel's DM_NAME_LEN less its NUL. */
+#define MAPPER_NAME_MAX		127
 
 /*
  * UUIDs are parsed and written by libuuid. These two have no libuuid name:
