@@ -42,6 +42,7 @@
 #include <linux/uuid.h>
 #include <linux/vmalloc.h>
 #include <asm/sections.h>
+#include <crypto/sha2.h>
 #include <keys/user-type.h>
 
 #include "crash_dm_crypt_internal.h"
@@ -65,6 +66,16 @@ static DEFINE_MUTEX(items_lock);	/* key_items, item_count, key_item fields, reus
 static LIST_HEAD(key_items);
 static unsigned int item_count;
 static bool reuse_requested;
+
+/*
+ * What the kept blob carries, for userspace to compare with what is
+ * registered: how many keys, and a digest of their UUIDs in blob order.
+ * Nothing in it is derived from a key. Under items_lock.
+ */
+static struct {
+	unsigned int count;
+	u8 digest[SHA256_DIGEST_SIZE];
+} handover_summary;
 
 static struct key_item *to_key_item(struct config_item *item)
 {
@@ -193,10 +204,29 @@ static ssize_t key_item_description_store(struct config_item *item,
 	return count;
 }
 
+/*
+ * Whether the kept blob carries this volume's key: "yes"; "stale" when a
+ * description was written since (the next load takes that key instead);
+ * "no" when it was registered after the last load or the keys were dropped.
+ */
+static ssize_t key_item_handed_over_show(struct config_item *item, char *page)
+{
+	struct key_item *ki = to_key_item(item);
+	const char *state = "no";
+
+	mutex_lock(&items_lock);
+	if (ki->handed_over)
+		state = ki->key ? "stale" : "yes";
+	mutex_unlock(&items_lock);
+	return sysfs_emit(page, "%s\n", state);
+}
+
 CONFIGFS_ATTR(key_item_, description);
+CONFIGFS_ATTR_RO(key_item_, handed_over);
 
 static struct configfs_attribute *key_item_attrs[] = {
 	&key_item_attr_description,
+	&key_item_attr_handed_over,
 	NULL,
 };
 
@@ -286,12 +316,29 @@ static ssize_t keys_reuse_store(struct config_item *item, const char *page,
 	return count;
 }
 
+/* "COUNT DIGEST" of the kept blob's keys (see handover_summary); "0 -" if none. */
+static ssize_t keys_handed_over_show(struct config_item *item, char *page)
+{
+	ssize_t len;
+
+	mutex_lock(&items_lock);
+	if (handover_summary.count)
+		len = sysfs_emit(page, "%u %*phN\n", handover_summary.count,
+				 SHA256_DIGEST_SIZE, handover_summary.digest);
+	else
+		len = sysfs_emit(page, "0 -\n");
+	mutex_unlock(&items_lock);
+	return len;
+}
+
 CONFIGFS_ATTR_RO(keys_, count);
 CONFIGFS_ATTR(keys_, reuse);
+CONFIGFS_ATTR_RO(keys_, handed_over);
 
 static struct configfs_attribute *keys_attrs[] = {
 	&keys_attr_count,
 	&keys_attr_reuse,
+	&keys_attr_handed_over,
 	NULL,
 };
 
@@ -667,6 +714,26 @@ static void keep_handed_over_keys(void)
 	forget_handed_over(len ? "cannot unmap them" : "none registered");
 }
 
+/*
+ * After a load or unload: the kept blob holds exactly the handed-over items'
+ * keys, in list order (both blob writers walk the list). items_lock held.
+ */
+static void summarize_handover(void)
+{
+	struct sha256_state sctx;
+	struct key_item *ki;
+
+	handover_summary.count = 0;
+	sha256_init(&sctx);
+	list_for_each_entry(ki, &key_items, node) {
+		if (!kept.size || !ki->handed_over)
+			continue;
+		sha256_update(&sctx, ki->uuid, sizeof(ki->uuid));
+		handover_summary.count++;
+	}
+	sha256_final(&sctx, handover_summary.digest);
+}
+
 void crash_dm_crypt_end_load(struct kimage *failed)
 {
 	struct kimage *image = kexec_crash_image;
@@ -687,6 +754,7 @@ void crash_dm_crypt_end_load(struct kimage *failed)
 		keep_handed_over_keys();
 	}
 	release_taken_keys();
+	summarize_handover();
 	mutex_unlock(&items_lock);
 
 	free_prev();

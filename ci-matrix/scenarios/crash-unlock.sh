@@ -139,6 +139,20 @@ check_boundary_placement() {
 	check_eq "key blob on the $(placement) page of its window" "$(printf '0x%x' "$want")" "$(printf '0x%x' "$1")"
 }
 
+# The kernel's summary of the kept hand-over (configfs "handed_over"): "COUNT DIGEST",
+# the digest a SHA-256 of the volumes' binary UUIDs in registration order.
+expected_handover() {	# expected_handover VOLUME...
+	[ $# -gt 0 ] || { echo "0 -"; return; }
+	echo "$# $(for v in "$@"; do uuid_of "$v" | tr -d -; done | tr -d '\n' | xxd -r -p |
+		sha256sum | cut -d' ' -f1)"
+}
+check_handover() {	# check_handover NAME VOLUME...
+	name=$1
+	shift
+	check_eq "$name" "$(expected_handover "$@")" "$(cat "$KEYS/handed_over")"
+}
+handed_over() { cat "$KEYS/$(uuid_of "$1")/handed_over"; }
+
 load_capture() {
 	kexec -s -p /boot/kernel --initrd=/boot/capture.cpio.xz \
 		--append="console=$CONSOLE $CAPTURE_CMDLINE panic=-1 kunit.enable=0 crashkey.place=$(placement)"
@@ -212,6 +226,28 @@ check_unwiped_blob_seen() {	# check_unwiped_blob_seen ADDR SIZE
 	leftover="$1 $2"
 }
 
+# The control, with a throwaway key: reading a blob through /dev/mem leaves copies of it
+# in freed pages (read_mem()'s bounce page, the pipe's page), which the RAM and vmcore
+# scans would rightly count, so no volume's key may be in a blob that is read. Needs no
+# item registered. 4 checks.
+check_wipe_control() {
+	item=$KEYS/00000000-0000-4000-8000-00000000c0de
+	keyctl add logon crashkey-test:wipe-control "crashkey wipe control on $(uname -m)" @u >/dev/null
+	mkdir "$item" && write "$item/description" crashkey-test:wipe-control
+	check "load with a throwaway key (for the wipe control)" load_capture
+	set -- "$(placed_addr)" "$(placed_size)"
+	write "$DEBUG/skip_next_wipe" 1
+	check "reload with the wipe skipped (test only)" load_capture
+	if [ "$(placed_addr)" = "$1" ]; then
+		pass "memory check sees a key blob whose wipe was skipped (control: same place)"
+	else
+		check_unwiped_blob_seen "$1" "$2"
+	fi
+	rmdir "$item"
+	check "unload with the throwaway key removed" kexec -s -p -u
+	zero_leftover
+}
+
 zero_leftover() {
 	# shellcheck disable=SC2086 # address and size
 	set -- ${leftover:-0 0}
@@ -254,7 +290,7 @@ check_key_error_told() {
 # Loading, reloading and unloading, with the keys only in the blob after the first load.
 # LOAD_CHECKS checks, one more with HIBERNATION=yes, two fewer with one CPU, three more
 # with MEMORY_HOTADD, two more with crashkey.stress=N.
-LOAD_CHECKS=45
+LOAD_CHECKS=57
 load_capture_kernel() {
 	step "loading the capture kernel with kexec -s -p"
 	check_eq "no key blob before any load" "pages=0 readable=0" "$(blob_state)"
@@ -262,6 +298,8 @@ load_capture_kernel() {
 	check "kexec -s -p" load_capture
 	check_blob_unmapped "key blob pages not present after load"
 	check_keys_revoked "the load revoked the logon keys it handed over" "$ids"
+	check_handover "configfs handed_over: the 2 volumes loaded, digest of their UUIDs" vda vdb
+	check_eq "each loaded volume's handed_over says yes" "yes yes" "$(handed_over vda) $(handed_over vdb)"
 	first=$(blob_addr)
 	check_key_error_told
 
@@ -270,8 +308,10 @@ load_capture_kernel() {
 	# previous blob, vdc's from the keyring.
 	check "crashkey add <UUID of vdc> after the load" \
 		crashkey add --key-file "$(passphrase_file vdc)" "$(uuid_of vdc)"
+	check_eq "a volume registered after the load is not handed over" no "$(handed_over vdc)"
 	ids=$(logon_key_ids vdc)
 	check_reload_wipes "reload with one more volume"
+	check_handover "configfs handed_over after the reload: 3 volumes" vda vdb vdc
 	check_blob_unmapped "key blob pages not present after a reload"
 	check_keys_revoked "the reload revoked the new volume's logon key" "$ids"
 	second=$(blob_addr)
@@ -279,6 +319,13 @@ load_capture_kernel() {
 	write "$KEYS/reuse" 1
 	check "reload with reuse=1" load_capture
 	check_eq "reuse consumed by the load" 0 "$(cat "$KEYS/reuse")"
+	# A volume registered again after the load: the hand-over's key is stale until the
+	# next load (which the failed one below is not) takes the new one.
+	check "crashkey add vda again after the load" \
+		crashkey add --key-file "$(passphrase_file vda)" /dev/role/vda
+	check_eq "its handed_over says stale" stale "$(handed_over vda)"
+	check_fails "crashkey status --check fails and names the stale volume" "$(uuid_of vda)" \
+		crashkey status --check
 
 	# Test-only fault injection: the load fails after the blob segment was added. The
 	# handed-over keys are not lost.
@@ -286,6 +333,8 @@ load_capture_kernel() {
 	check_fails "injected load failure reported" "kexec_file_load failed" load_capture
 	check_blob_unmapped "a failed load keeps the handed-over keys, unmapped"
 	check "load after a failed load" load_capture
+	check_eq "that load took vda's new key: handed_over yes for all 3" "yes yes yes" \
+		"$(handed_over vda) $(handed_over vdb) $(handed_over vdc)"
 	third=$(blob_addr)
 	if [ "$first" != "$second" ] || [ "$second" != "$third" ]; then
 		pass "key blob placed at a new random address on reload"
@@ -306,18 +355,8 @@ load_capture_kernel() {
 	check_blob_unmapped "its key blob stays unmapped"
 	check "kernel log says why" sh -c "dmesg | grep -q 'cannot map the key blob back'"
 
-	set -- "$(placed_addr)" "$(placed_size)"
-	write "$DEBUG/skip_next_wipe" 1
-	check "reload with the wipe skipped (test only)" load_capture
-	if [ "$(placed_addr)" = "$1" ]; then
-		pass "memory check sees a key blob whose wipe was skipped (control: same place)"
-	else
-		check_unwiped_blob_seen "$1" "$2"
-	fi
-
 	# A kdump service restart: unload, load. The keys wait, unmapped, in between.
 	check "unload" kexec -s -p -u
-	zero_leftover
 	check_eq "no crash image after the unload" 0 "$(cat /sys/kernel/kexec_crash_loaded)"
 	check_blob_unmapped "unload keeps the handed-over keys, unmapped"
 	check_fails "the crash region cannot shrink under the waiting keys" \
@@ -333,6 +372,8 @@ load_capture_kernel() {
 	check "unload with no volume registered" kexec -s -p -u
 	check_eq "no key blob left" "pages=0 readable=0" "$(blob_state)"
 	check_pages_wiped "its memory is zero" "$(placed_addr)" "$(placed_size)"
+	check_handover "configfs handed_over: nothing after that unload"
+	check_wipe_control
 	check "crashkey add all three again" register_all_again
 
 	check "load with the registered keys" load_capture
@@ -351,6 +392,8 @@ load_capture_kernel() {
 	highest) write "$DEBUG/place_next_load" 2 ;;
 	esac
 	check "final load, every key from the previous blob" load_capture
+	check "crashkey status --check: every registered key in the loaded crash kernel" \
+		crashkey status --check
 	[ -z "$MEMORY_HOTADD" ] || hot_add_memory
 	check_blob_unmapped "key blob pages not present before the crash"
 	check_boundary_placement

@@ -12,7 +12,9 @@
 # when it can, and skips those tests otherwise. A UUID lookup reads (never
 # writes) every block device of the host, through libblkid; md arrays and
 # multipath maps are stood in for by a directory (CRASHKEY_SYSFS_BLOCK) with
-# the holders sysfs would show. Builds nothing.
+# the holders sysfs would show; /sys/kernel/kexec_crash_* and kdump-tools'
+# configuration by a directory put in front of their paths (CRASHKEY_SYSROOT).
+# Builds nothing.
 
 set -u
 
@@ -259,6 +261,11 @@ ITEM=$CFG/$UUID
 mkdir -p "$CFG"
 export CRASHKEY_CONFIGFS=$CFG
 SYSFS=$TMP/sysfs-block		# stand-in for /sys/class/block, for holders
+# In front of /sys/kernel/kexec_crash_*, kdump-config and its configuration;
+# empty: no crash kernel known to be loaded, no kdump-tools.
+SYSROOT=$TMP/sysroot
+mkdir -p "$SYSROOT"
+export CRASHKEY_SYSROOT=$SYSROOT
 if ! LOOP=$(losetup -f --show "$IMG" 2>/dev/null) || [ -z "$LOOP" ]; then
 	LOOP=""
 fi
@@ -326,6 +333,21 @@ for cmd in add remove list status unlock; do
 	expect_out "$cmd"
 	end
 done
+
+begin "status --help documents --check and its exit code 5"
+ck status --help
+expect_rc 0
+expect_out "--check"
+expect_out "exit 5 if a check failed"
+ck --help
+expect_out "5 status --check: a check failed"
+end
+
+begin "status with an unknown option: exit 2"
+ck status --checks
+expect_rc 2
+expect_err "unknown option '--checks'"
+end
 
 begin "no command: exit 2"
 ck
@@ -630,6 +652,420 @@ if [ -n "$LOOP" ]; then
 else
 	skip "add by UUID finds the block device" "no loop device"
 fi
+
+# ---- what the loaded crash kernel carries: list, status, checks ----
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+SHIPPED_DROPIN=$TOP/tools/system/kdump-tools.service.d/crashkey.conf
+U_YES=$(cat /proc/sys/kernel/random/uuid)
+U_YES2=$(cat /proc/sys/kernel/random/uuid)
+U_STALE=$(cat /proc/sys/kernel/random/uuid)
+U_NO=$(cat /proc/sys/kernel/random/uuid)
+U_OLD=$(cat /proc/sys/kernel/random/uuid)	# a kernel without handed_over
+DIGEST=$(printf 'crashkey-test' | sha256sum | cut -c1-64)
+DEFAULT_KDUMP=$SYSROOT/etc/default/kdump-tools
+LIB_DROPINS=$SYSROOT/lib/systemd/system/kdump-tools.service.d
+ETC_DROPINS=$SYSROOT/etc/systemd/system/kdump-tools.service.d
+
+no_items() {
+	rm -rf "${CFG:?}"/*
+}
+
+# fake_item UUID [STATE]: an item as configfs shows it, its handed_over
+# saying STATE; without STATE it has none, as before the kernel had it.
+fake_item() {
+	mkdir -p "$CFG/$1"
+	printf 'kdump-cryptsetup:vk-%s\n' "$1" >"$CFG/$1/description"
+	if [ $# -gt 1 ]; then
+		printf '%s\n' "$2" >"$CFG/$1/handed_over"
+	fi
+}
+
+# handover COUNT: the kernel's summary of a kept blob of COUNT keys;
+# without COUNT there is none, as before the kernel had it.
+handover() {
+	if [ $# = 0 ]; then
+		rm -f "$CFG/handed_over"
+	elif [ "$1" = 0 ]; then
+		echo "0 -" >"$CFG/handed_over"
+	else
+		echo "$1 $DIGEST" >"$CFG/handed_over"
+	fi
+}
+
+crash_loaded() {
+	mkdir -p "$SYSROOT/sys/kernel"
+	echo "$1" >"$SYSROOT/sys/kernel/kexec_crash_loaded"
+}
+
+crash_size_mib() {
+	mkdir -p "$SYSROOT/sys/kernel"
+	echo $(($1 << 20)) >"$SYSROOT/sys/kernel/kexec_crash_size"
+}
+
+# kdump_tools [yes]: kdump-tools installed, with no configuration; or not.
+kdump_tools() {
+	rm -rf "${SYSROOT:?}/usr" "${SYSROOT:?}/etc" "${SYSROOT:?}/lib"
+	if [ $# -gt 0 ]; then
+		mkdir -p "$SYSROOT/usr/sbin" "$(dirname "$DEFAULT_KDUMP")" \
+			"$LIB_DROPINS" "$ETC_DROPINS"
+		touch "$SYSROOT/usr/sbin/kdump-config"
+		# As kdump-tools ships it.
+		printf '%s\n' '# KDUMP_KEXEC_ARGS - Additional arguments to kexec' \
+			'#KDUMP_KEXEC_ARGS=""' >"$DEFAULT_KDUMP"
+	fi
+}
+
+# The HANDOVER column of list's line for UUID.
+list_state() {
+	awk -v u="$1" '$1 == u { print $3 }' "$OUT"
+}
+
+expect_list_state() {
+	[ "$(list_state "$1")" = "$2" ] ||
+		fail "list shows $1 as '$(list_state "$1")', not $2"
+}
+
+# expect_item_json UUID VALUE: the JSON item of UUID has handed_over VALUE.
+expect_item_json() {
+	grep -qE "\"uuid\":\"$1\"[^}]*\"handed_over\":$2[,}]" "$OUT" ||
+		fail "the item of $1 has no \"handed_over\":$2"
+}
+
+# expect_check VERDICT NAME TEXT: status printed check NAME as VERDICT (ok,
+# failed, n/a), its detail holding TEXT.
+expect_check() {
+	grep -F -- "$3" "$OUT" | grep -qE "^  $1 +$2: " ||
+		fail "no check line '$1 $2: ...$3...'"
+}
+
+# expect_json_check NAME OK: status --json has check NAME with "ok": OK.
+expect_json_check() {
+	grep -qF "{\"name\":\"$1\",\"ok\":$2," "$OUT" ||
+		fail "no check $1 with \"ok\":$2"
+}
+
+expect_no_err() {
+	! grep -qF -- "$1" "$ERR" || fail "stderr has '$1'"
+}
+
+RELOAD_NOTE="the loaded crash kernel does not carry this change yet; reload it (with kdump-tools: systemctl restart kdump-tools)"
+
+# Only the handover check can fail until the reservation tests.
+crash_size_mib 256
+kdump_tools
+
+begin "list shows whether the crash kernel carries each key: yes, stale, no, unknown"
+no_items
+fake_item "$U_YES" yes
+fake_item "$U_STALE" stale
+fake_item "$U_NO" no
+fake_item "$U_OLD"
+ck list
+expect_rc 0
+expect_out "HANDOVER"
+expect_list_state "$U_YES" yes
+expect_list_state "$U_STALE" stale
+expect_list_state "$U_NO" no
+expect_list_state "$U_OLD" unknown
+end
+
+begin "list --json: handed_over yes, stale, no, and null without the attribute"
+ck --json list
+expect_rc 0
+expect_json
+expect_item_json "$U_YES" '"yes"'
+expect_item_json "$U_STALE" '"stale"'
+expect_item_json "$U_NO" '"no"'
+expect_item_json "$U_OLD" null
+end
+
+begin "status shows each key's hand-over state too"
+ck --json status
+expect_rc 0
+expect_json
+expect_item_json "$U_STALE" '"stale"'
+expect_item_json "$U_OLD" null
+ck status
+expect_list_state "$U_NO" no
+end
+
+begin "status --json: the hand-over summary, count and digest"
+handover 2
+ck --json status
+expect_rc 0
+expect_json
+expect_out "\"handover\":{\"count\":2,\"digest\":\"$DIGEST\"}"
+ck status
+expect_out "handed over:         2 keys, digest $DIGEST"
+end
+
+begin "status: no kept blob is count 0, digest null"
+handover 0
+ck --json status
+expect_rc 0
+expect_json
+expect_out "\"handover\":{\"count\":0,\"digest\":null}"
+ck status
+expect_out "handed over:         none"
+end
+
+begin "status on a kernel without handed_over: unknown, and no check fails"
+no_items
+fake_item "$U_OLD"
+handover
+crash_loaded 1
+ck --json status
+expect_rc 0
+expect_json
+expect_out "\"handover\":null"
+expect_json_check handover null
+ck status --check
+expect_rc 0
+expect_out "handed over:         unknown"
+expect_check n/a handover "no handed_over attribute"
+end
+
+begin "check handover: ok when the crash kernel carries every registered key"
+no_items
+fake_item "$U_YES" yes
+fake_item "$U_YES2" yes
+handover 2
+crash_loaded 1
+ck status --check
+expect_rc 0
+expect_check ok handover "carries the keys of all 2 registered volumes"
+ck --json status
+expect_json_check handover true
+end
+
+begin "check handover: failed when it carries no key (loaded without kexec -s?)"
+no_items
+fake_item "$U_NO" no
+handover 0
+ck status
+expect_rc 0
+expect_check failed handover "carries none of the 1 registered keys: loaded without kexec -s"
+ck status --check
+expect_rc 5
+ck --json status
+expect_rc 0
+expect_json_check handover false
+end
+
+begin "check handover: failed, naming a volume registered after the load"
+no_items
+fake_item "$U_YES" yes
+fake_item "$U_NO" no
+handover 1
+ck status --check
+expect_rc 5
+expect_check failed handover "registered after the load, reload needed: $U_NO"
+end
+
+begin "check handover: failed, naming a volume registered again since the load"
+no_items
+fake_item "$U_YES" yes
+fake_item "$U_STALE" stale
+handover 2
+ck status --check
+expect_rc 5
+expect_check failed handover "registered again since the load, reload needed: $U_STALE"
+end
+
+begin "check handover: names three volumes and counts the others"
+no_items
+for _ in 1 2 3 4 5; do
+	fake_item "$(cat /proc/sys/kernel/random/uuid)" no
+done
+fake_item "$U_YES" yes
+handover 1
+ck status --check
+expect_rc 5
+expect_check failed handover " and 2 more"
+end
+
+begin "check handover: failed while keys of removed volumes stay in the crash region"
+no_items
+fake_item "$U_YES" yes
+handover 3
+ck status --check
+expect_rc 5
+expect_check failed handover "still holds 2 keys of removed volumes, until the next load or unload"
+end
+
+begin "check handover: failed when volumes are registered and no crash kernel is loaded"
+no_items
+fake_item "$U_NO" no
+handover 0
+crash_loaded 0
+ck status --check
+expect_rc 5
+expect_check failed handover "no crash kernel is loaded: a crash now saves no dump"
+ck --json status
+expect_json_check handover false
+end
+
+begin "check handover: n/a when nothing is registered and no crash kernel is loaded"
+no_items
+handover 0
+crash_loaded 0
+ck status --check
+expect_rc 0
+expect_check n/a handover "no crash kernel is loaded and no volume is registered"
+ck --json status
+expect_json_check handover null
+end
+
+begin "check reservation: failed with no crashkernel= (size 0)"
+crash_size_mib 0
+ck status --check
+expect_rc 5
+expect_check failed reservation "no memory is reserved for a crash kernel: boot with crashkernel="
+ck --json status
+expect_json_check reservation false
+end
+
+begin "check reservation: failed below 160 MiB"
+crash_size_mib 128
+ck status --check
+expect_rc 5
+expect_check failed reservation "128 MiB reserved (crashkernel=), less than 160 MiB"
+end
+
+begin "check reservation: ok with 160 MiB"
+crash_size_mib 160
+ck status --check
+expect_rc 0
+expect_check ok reservation "160 MiB reserved"
+ck --json status
+expect_json_check reservation true
+end
+
+begin "check kdump-tools: n/a when it is not installed"
+ck status --check
+expect_rc 0
+expect_check n/a kdump-tools "kdump-tools is not installed"
+ck --json status
+expect_json_check kdump-tools null
+end
+
+begin "check kdump-tools: failed when nothing sets KDUMP_KEXEC_ARGS"
+kdump_tools yes
+ck status --check
+expect_rc 5
+expect_check failed kdump-tools "nothing sets KDUMP_KEXEC_ARGS"
+expect_check failed kdump-tools "set KDUMP_KEXEC_ARGS=\"-s\" in /etc/default/kdump-tools"
+ck --json status
+expect_rc 0
+expect_json_check kdump-tools false
+end
+
+begin "check kdump-tools: ok with crashkey's drop-in"
+cp "$SHIPPED_DROPIN" "$LIB_DROPINS/crashkey.conf"
+ck status --check
+expect_rc 0
+expect_check ok kdump-tools "$LIB_DROPINS/crashkey.conf sets KDUMP_KEXEC_ARGS=\"-s\""
+ck --json status
+expect_json_check kdump-tools true
+end
+
+begin "check kdump-tools: /etc/default/kdump-tools without -s wins over the drop-in"
+printf '%s\n' 'KDUMP_KEXEC_ARGS="-d"' >>"$DEFAULT_KDUMP"
+ck status --check
+expect_rc 5
+expect_check failed kdump-tools "$DEFAULT_KDUMP sets KDUMP_KEXEC_ARGS=\"-d\", without -s"
+end
+
+begin "check kdump-tools: ok with -s in /etc/default/kdump-tools"
+rm -f "$LIB_DROPINS/crashkey.conf"
+printf '%s\n' '  export KDUMP_KEXEC_ARGS="-d -s"' >>"$DEFAULT_KDUMP"
+ck status --check
+expect_rc 0
+expect_check ok kdump-tools "$DEFAULT_KDUMP sets KDUMP_KEXEC_ARGS=\"-d -s\""
+end
+
+begin "check kdump-tools: a drop-in of the same name in /etc masks crashkey's"
+kdump_tools yes
+cp "$SHIPPED_DROPIN" "$LIB_DROPINS/crashkey.conf"
+ln -s /dev/null "$ETC_DROPINS/crashkey.conf"
+ck status --check
+expect_rc 5
+expect_check failed kdump-tools "nothing sets KDUMP_KEXEC_ARGS"
+end
+
+# systemd reads the drop-ins by file name, whatever their directory.
+begin "check kdump-tools: a drop-in later by name wins, whatever its directory"
+rm -f "$ETC_DROPINS/crashkey.conf"
+printf '%s\n' '[Service]' 'Environment=KDUMP_KEXEC_ARGS=-d' >"$ETC_DROPINS/00-local.conf"
+ck status --check
+expect_rc 0
+expect_check ok kdump-tools "$LIB_DROPINS/crashkey.conf sets KDUMP_KEXEC_ARGS=\"-s\""
+end
+
+begin "check kdump-tools: a drop-in later by name without -s wins"
+printf '%s\n' '[Service]' 'Environment="KDUMP_KEXEC_ARGS=-d" OTHER=-s' \
+	>"$LIB_DROPINS/zz-local.conf"
+ck status --check
+expect_rc 5
+expect_check failed kdump-tools "$LIB_DROPINS/zz-local.conf sets KDUMP_KEXEC_ARGS=\"-d\", without -s"
+end
+
+begin "check kdump-tools: an empty Environment= later by name unsets it"
+rm -f "$LIB_DROPINS/zz-local.conf"
+printf '%s\n' '[Service]' 'Environment=' >"$ETC_DROPINS/zz-reset.conf"
+ck status --check
+expect_rc 5
+expect_check failed kdump-tools "nothing sets KDUMP_KEXEC_ARGS"
+end
+kdump_tools
+
+# The reload notes, with a real registration.
+no_items
+
+begin "add with a crash kernel loaded: a note to reload it"
+crash_loaded 1
+ck add --key-file "$KEYFILE" "$IMG"
+expect_rc 0
+expect_err "$RELOAD_NOTE"
+end
+
+begin "remove --json with a crash kernel loaded: the note, reload_needed true"
+echo yes >"$ITEM/handed_over"
+ck --json remove "$UUID"
+expect_rc 0
+expect_json
+expect_out "\"reload_needed\":true"
+expect_err "$RELOAD_NOTE"
+[ ! -e "$ITEM" ] || fail "item still there"
+end
+
+begin "add and remove with no crash kernel loaded: no note, reload_needed false"
+crash_loaded 0
+ck --json add --key-file "$KEYFILE" "$IMG"
+expect_rc 0
+expect_json
+expect_out "\"reload_needed\":false"
+expect_no_err "reload"
+ck remove "$UUID"
+expect_rc 0
+expect_no_err "reload"
+end
+
+begin "add and remove --quiet with a crash kernel loaded: no note"
+crash_loaded 1
+ck --quiet --json add --key-file "$KEYFILE" "$IMG"
+expect_rc 0
+expect_out "\"reload_needed\":true"
+expect_no_err "reload"
+ck --quiet remove "$UUID"
+expect_rc 0
+expect_no_err "reload"
+expect_no_key logon "$DESC"
+end
+
+rm -rf "${SYSROOT:?}"/*
+no_items
 
 # ---- which device a UUID names ----
 

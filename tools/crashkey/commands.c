@@ -6,7 +6,6 @@
  * Capture kernel:  unlock (and status)
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,12 +20,12 @@
 #include "commands.h"
 #include "configfs.h"
 #include "crypttab.h"
+#include "kdump.h"
 #include "keys.h"
 #include "luks.h"
 #include "output.h"
 
 #define PROC_VMCORE		"/proc/vmcore"
-#define KEXEC_CRASH_LOADED	"/sys/kernel/kexec_crash_loaded"
 
 /* ---- messages shared by several commands ---- */
 
@@ -110,12 +109,26 @@ static void report_configfs_error(int err, const char *uuid,
 }
 
 /*
+ * A crash kernel carries the keys as they were when it was loaded: a change
+ * to the items after that reaches it only with a reload. Says so when one is
+ * loaded and @item (an item was added or removed), and returns whether.
+ */
+static bool note_reload(bool item)
+{
+	if (!item || kdump_crash_loaded() != 1)
+		return false;
+	ck_note("the loaded crash kernel does not carry this change yet; "
+		"reload it (with kdump-tools: systemctl restart kdump-tools)");
+	return true;
+}
+
+/*
  * add and remove with --json: one object saying what was done. @device
  * may be NULL (remove by UUID).
  */
 static void print_done_json(const char *action, const char *uuid,
 			    const char *device, const char *desc, bool item,
-			    bool key)
+			    bool key, bool reload)
 {
 	struct json_object *obj;
 	int err;
@@ -133,6 +146,7 @@ static void print_done_json(const char *action, const char *uuid,
 	err |= ck_json_add_string(obj, "description", desc);
 	err |= ck_json_add_bool(obj, "item", item);
 	err |= ck_json_add_bool(obj, "key", key);
+	err |= ck_json_add_bool(obj, "reload_needed", reload);
 	ck_json_print(obj, err);
 }
 
@@ -343,7 +357,8 @@ int cmd_add(const struct add_args *args)
 		goto out;
 	}
 	ck_info("added %s %s as %s", uuid, path, desc);
-	print_done_json("added", uuid, path, desc, true, true);
+	print_done_json("added", uuid, path, desc, true, true,
+			note_reload(true));
 	rc = EXIT_OK;
 out:
 	secret_free(&pass);
@@ -426,7 +441,8 @@ int cmd_remove(const char *target)
 	else
 		ck_info("removed %s (its logon key %s was already gone)", uuid,
 			desc);
-	print_done_json("removed", uuid, NULL, desc, have_item, id > 0);
+	print_done_json("removed", uuid, NULL, desc, have_item, id > 0,
+			note_reload(have_item));
 	return EXIT_OK;
 }
 
@@ -437,6 +453,7 @@ struct item {
 	char desc[KEY_DESC_MAX_LEN + 1];	/* "" if unreadable */
 	bool key_present;
 	const char *device;			/* points into the devlist */
+	enum handover_state handed_over;
 };
 
 /* The device of a registered volume, for list and status; NULL if not one. */
@@ -483,10 +500,34 @@ static int collect_items(struct item **items, size_t *n,
 		it->key_present = it->desc[0] &&
 				  keys_find("logon", it->desc) > 0;
 		it->device = item_device(devs, it->uuid);
+		it->handed_over = configfs_item_handed_over(it->uuid);
 	}
 	configfs_free_items(uuids, count);
 	*n = count;
 	return 0;
+}
+
+/* One element of "items". */
+static struct json_object *item_json(const struct item *item)
+{
+	struct json_object *obj = json_object_new_object();
+	int err;
+
+	if (!obj)
+		return NULL;
+	err = ck_json_add_string(obj, "uuid", item->uuid);
+	err |= ck_json_add_string(obj, "description",
+				  item->desc[0] ? item->desc : NULL);
+	err |= ck_json_add_bool(obj, "key_present", item->key_present);
+	err |= ck_json_add_string(obj, "device", item->device);
+	err |= ck_json_add_string(obj, "handed_over",
+				  item->handed_over == HANDOVER_UNKNOWN ? NULL :
+				  handover_state_name(item->handed_over));
+	if (err) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
 }
 
 /* The "items" member of list and status. */
@@ -494,33 +535,16 @@ static int items_json(struct json_object *obj, const struct item *items,
 		      size_t n)
 {
 	struct json_object *array = json_object_new_array();
-	struct json_object *it;
 	size_t i;
-	int err;
+	int err = 0;
 
 	if (!array)
 		return -1;
-	for (i = 0; i < n; i++) {
-		it = json_object_new_object();
-		if (!it) {
-			json_object_put(array);
-			return -1;
-		}
-		err = ck_json_add_string(it, "uuid", items[i].uuid);
-		err |= ck_json_add_string(it, "description", items[i].desc[0] ?
-						      items[i].desc : NULL);
-		err |= ck_json_add_bool(it, "key_present",
-					items[i].key_present);
-		err |= ck_json_add_string(it, "device", items[i].device);
-		if (err) {
-			json_object_put(it);
-			json_object_put(array);
-			return -1;
-		}
-		if (ck_json_append(array, it) < 0) {
-			json_object_put(array);
-			return -1;
-		}
+	for (i = 0; i < n && !err; i++)
+		err = ck_json_append(array, item_json(&items[i]));
+	if (err) {
+		json_object_put(array);
+		return -1;
 	}
 	return ck_json_add(obj, "items", array);
 }
@@ -536,11 +560,12 @@ static void print_items(const struct item *items, size_t n)
 	for (i = 0; i < n; i++)
 		if (items[i].device && strlen(items[i].device) > w)
 			w = strlen(items[i].device);
-	printf("%-36s  %-7s  %-*s  %s\n", "UUID", "KEY", (int)w, "DEVICE",
-	       "DESCRIPTION");
+	printf("%-36s  %-7s  %-8s  %-*s  %s\n", "UUID", "KEY", "HANDOVER",
+	       (int)w, "DEVICE", "DESCRIPTION");
 	for (i = 0; i < n; i++)
-		printf("%-36s  %-7s  %-*s  %s\n", items[i].uuid,
-		       items[i].key_present ? "present" : "missing", (int)w,
+		printf("%-36s  %-7s  %-8s  %-*s  %s\n", items[i].uuid,
+		       items[i].key_present ? "present" : "missing",
+		       handover_state_name(items[i].handed_over), (int)w,
 		       items[i].device ? items[i].device : "-",
 		       items[i].desc[0] ? items[i].desc : "-");
 }
@@ -585,24 +610,13 @@ int cmd_list(void)
 	return EXIT_OK;
 }
 
-/* 1 or 0 from /sys/kernel/kexec_crash_loaded, -1 if unknown. */
-static int crash_kernel_loaded(void)
-{
-	char c = 0;
-	int fd = open(KEXEC_CRASH_LOADED, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, &c, 1) != 1)
-		c = 0;
-	close(fd);
-	return c == '1' ? 1 : c == '0' ? 0 : -1;
-}
-
 static const char *yes_no_unknown(int v)
 {
 	return v > 0 ? "yes" : v == 0 ? "no" : "unknown";
 }
+
+/* The checks of status, in the order they are shown. */
+enum { CHECK_HANDOVER, CHECK_RESERVATION, CHECK_KEXEC_ARGS, NR_CHECKS };
 
 /* What status reports besides the items; -1 where unknown. */
 struct status {
@@ -611,36 +625,237 @@ struct status {
 	int loaded;
 	long count;
 	long reuse;
+	bool handover_known;		/* the kernel has handed_over */
+	struct handover handover;
+	struct check checks[NR_CHECKS];
 };
+
+/* A check names at most this many volumes, so that it stays one line. */
+#define CHECK_UUIDS	3
+#define UUID_LIST_LEN	(CHECK_UUIDS * (UUID_TEXT_LEN + 2) + 32)
+
+/*
+ * How many items are in @state; @list names them ("UUID, UUID, UUID and 2
+ * more").
+ */
+static size_t items_in_state(const struct item *items, size_t n,
+			     enum handover_state state,
+			     char list[UUID_LIST_LEN])
+{
+	size_t i, len = 0, found = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (items[i].handed_over != state)
+			continue;
+		if (found < CHECK_UUIDS)
+			len += (size_t)snprintf(list + len, UUID_LIST_LEN - len,
+						"%s%s", found ? ", " : "",
+						items[i].uuid);
+		found++;
+	}
+	if (found > CHECK_UUIDS)
+		snprintf(list + len, UUID_LIST_LEN - len, " and %zu more",
+			 found - CHECK_UUIDS);
+	return found;
+}
+
+/* Why the handover check cannot be made; NULL if it can. */
+static const char *handover_unknowable(const struct status *st)
+{
+	if (st->loaded < 0)
+		return "unknown whether a crash kernel is loaded (no "
+		       "/sys/kernel/kexec_crash_loaded)";
+	if (!st->supported)
+		return "the kernel has no crash_dm_crypt_keys support";
+	if (!st->handover_known)
+		return "the kernel does not say what the loaded crash kernel "
+		       "carries (no handed_over attribute: an older kernel)";
+	return NULL;
+}
+
+/*
+ * Whether the loaded crash kernel carries the key of every registered
+ * volume, as the kernel last handed it over, and no other key.
+ */
+static void check_handover(struct check *c, const struct status *st,
+			   const struct item *items, size_t n)
+{
+	char list[UUID_LIST_LEN];
+	const char *why = handover_unknowable(st);
+	size_t carried;
+
+	c->name = "handover";
+	/* Unarmed kdump is what this check is there to catch. */
+	if (st->loaded == 0 && n > 0) {
+		check_fail(c, "no crash kernel is loaded: a crash now saves no "
+			   "dump; load it (systemctl restart kdump-tools)");
+		return;
+	}
+	if (st->loaded == 0) {
+		check_set(c, CHECK_NA, "no crash kernel is loaded and no volume "
+			  "is registered");
+		return;
+	}
+	if (why) {
+		check_set(c, CHECK_NA, "%s", why);
+		return;
+	}
+	if (items_in_state(items, n, HANDOVER_UNKNOWN, list) > 0) {
+		check_set(c, CHECK_NA, "the kernel does not say whether the "
+			  "loaded crash kernel carries the keys of %s", list);
+		return;
+	}
+	if (st->handover.count == 0 && n > 0) {
+		check_fail(c, "the loaded crash kernel carries none of the %zu "
+			   "registered keys: loaded without kexec -s "
+			   "(kexec_file_load)?", n);
+		return;
+	}
+	if (items_in_state(items, n, HANDOVER_NO, list) > 0)
+		check_fail(c, "registered after the load, reload needed: %s",
+			   list);
+	carried = items_in_state(items, n, HANDOVER_STALE, list);
+	if (carried > 0)
+		check_fail(c, "registered again since the load, reload "
+			   "needed: %s", list);
+	carried += items_in_state(items, n, HANDOVER_YES, list);
+	/* A removed item's key stays in the blob until the next load. */
+	if (st->handover.count > (long)carried)
+		check_fail(c, "the crash region still holds %ld key%s of "
+			   "removed volumes, until the next load or unload",
+			   st->handover.count - (long)carried,
+			   st->handover.count - (long)carried == 1 ? "" : "s");
+	if (c->verdict != CHECK_FAILED)
+		check_set(c, CHECK_OK, "the loaded crash kernel carries the "
+			  "keys of all %zu registered volumes", n);
+}
+
+static void run_checks(struct status *st, const struct item *items,
+		       size_t n)
+{
+	size_t i;
+
+	check_handover(&st->checks[CHECK_HANDOVER], st, items, n);
+	kdump_check_reservation(&st->checks[CHECK_RESERVATION]);
+	kdump_check_kexec_args(&st->checks[CHECK_KEXEC_ARGS]);
+	if (!st->capture)
+		return;
+	/* Its own crash kernel is not what a capture kernel is there for. */
+	for (i = 0; i < NR_CHECKS; i++)
+		check_set(&st->checks[i], CHECK_NA, "this is the kdump "
+			  "(capture) kernel, which hands nothing over");
+}
+
+static bool any_check_failed(const struct status *st)
+{
+	size_t i;
+
+	for (i = 0; i < NR_CHECKS; i++)
+		if (st->checks[i].verdict == CHECK_FAILED)
+			return true;
+	return false;
+}
+
+/* One element of "checks": "ok" is null when not applicable. */
+static struct json_object *check_json(const struct check *c)
+{
+	struct json_object *obj = json_object_new_object();
+	int err;
+
+	if (!obj)
+		return NULL;
+	err = ck_json_add_string(obj, "name", c->name);
+	err |= ck_json_add_tribool(obj, "ok", c->verdict == CHECK_NA ? -1 :
+					      c->verdict == CHECK_OK);
+	err |= ck_json_add_string(obj, "detail", c->detail);
+	if (err) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/* "handover": null where the kernel does not say, else count and digest. */
+static int handover_json(struct json_object *obj, const struct status *st)
+{
+	struct json_object *h;
+	int err;
+
+	if (!st->handover_known)
+		return ck_json_add_null(obj, "handover");
+	h = json_object_new_object();
+	if (!h)
+		return -1;
+	err = ck_json_add_int(h, "count", st->handover.count);
+	err |= ck_json_add_string(h, "digest", st->handover.digest[0] ?
+					       st->handover.digest : NULL);
+	if (err) {
+		json_object_put(h);
+		return -1;
+	}
+	return ck_json_add(obj, "handover", h);
+}
 
 static void print_status_json(const struct status *st,
 			      const struct item *items, size_t n)
 {
 	struct json_object *obj = json_object_new_object();
-	int err;
+	struct json_object *checks = json_object_new_array();
+	size_t i;
+	int err = 0;
 
-	if (!obj) {
-		ck_json_print(NULL, -1);
+	if (!obj || !checks) {
+		json_object_put(checks);
+		ck_json_print(obj, -1);
 		return;
 	}
-	err = ck_json_add_string(obj, "configfs", configfs_dir());
+	for (i = 0; i < NR_CHECKS && !err; i++)
+		err = ck_json_append(checks, check_json(&st->checks[i]));
+	err |= ck_json_add_string(obj, "configfs", configfs_dir());
 	err |= ck_json_add_bool(obj, "supported", st->supported);
 	err |= ck_json_add_string(obj, "kernel",
 				  st->capture ? "capture" : "running");
-	if (st->loaded < 0)
-		err |= ck_json_add_null(obj, "crash_kernel_loaded");
-	else
-		err |= ck_json_add_bool(obj, "crash_kernel_loaded", st->loaded);
+	err |= ck_json_add_tribool(obj, "crash_kernel_loaded", st->loaded);
 	if (st->count < 0)
 		err |= ck_json_add_null(obj, "count");
 	else
 		err |= ck_json_add_int(obj, "count", st->count);
-	if (st->reuse < 0)
-		err |= ck_json_add_null(obj, "reuse");
-	else
-		err |= ck_json_add_bool(obj, "reuse", st->reuse != 0);
+	err |= ck_json_add_tribool(obj, "reuse", (int)st->reuse);
+	err |= handover_json(obj, st);
 	err |= items_json(obj, items, n);
+	err |= ck_json_add(obj, "checks", checks);
 	ck_json_print(obj, err);
+}
+
+static void print_handover(const struct status *st)
+{
+	if (!st->handover_known)
+		printf("handed over:         unknown\n");
+	else if (st->handover.count == 0)
+		printf("handed over:         none\n");
+	else
+		printf("handed over:         %ld key%s, digest %s\n",
+		       st->handover.count, st->handover.count == 1 ? "" : "s",
+		       st->handover.digest);
+}
+
+static void print_checks(const struct status *st)
+{
+	static const char *const verdict[] = {
+		[CHECK_NA] = "n/a",
+		[CHECK_FAILED] = "failed",
+		[CHECK_OK] = "ok",
+	};
+	const struct check *c;
+	size_t i;
+
+	printf("\nchecks:\n");
+	for (i = 0; i < NR_CHECKS; i++) {
+		c = &st->checks[i];
+		printf("  %-6s  %s: %s\n", verdict[c->verdict], c->name,
+		       c->detail);
+	}
 }
 
 static void print_status(const struct status *st, const struct item *items,
@@ -656,42 +871,48 @@ static void print_status(const struct status *st, const struct item *items,
 	else
 		printf("registered volumes:  %ld\n", st->count);
 	printf("reuse:               %s\n", yes_no_unknown((int)st->reuse));
+	print_handover(st);
 	if (st->supported && !st->capture) {
 		printf("\n");
 		print_items(items, n);
 	}
+	print_checks(st);
 }
 
-int cmd_status(void)
+int cmd_status(bool check)
 {
 	struct luks_devlist devs = { 0 };
 	struct item *items = NULL;
 	struct status st = {
 		.supported = configfs_check() == 0,
 		.capture = access(PROC_VMCORE, F_OK) == 0,
-		.loaded = crash_kernel_loaded(),
+		.loaded = kdump_crash_loaded(),
 		.count = -1,
 		.reuse = -1,
 	};
 	size_t n = 0;
+	bool failed;
 
 	if (st.supported) {
 		if (configfs_read_count(&st.count) < 0)
 			st.count = -1;
 		if (configfs_read_reuse(&st.reuse) < 0)
 			st.reuse = -1;
+		st.handover_known = configfs_read_handover(&st.handover) == 0;
 		if (collect_items(&items, &n, &devs) < 0) {
 			ck_warn("cannot list %s", configfs_dir());
 			n = 0;
 		}
 	}
+	run_checks(&st, items, n);
 	if (out_opts.json)
 		print_status_json(&st, items, n);
 	else
 		print_status(&st, items, n);
+	failed = any_check_failed(&st);
 	free(items);
 	luks_devlist_free(&devs);
-	return EXIT_OK;
+	return check && failed ? EXIT_CHECKS : EXIT_OK;
 }
 
 /* ---- unlock ---- */

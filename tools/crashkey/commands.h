@@ -14,6 +14,7 @@ enum {
 	EXIT_USAGE	= 2,	/* bad command line */
 	EXIT_PARTIAL	= 3,	/* unlock: some volumes were not unlocked */
 	EXIT_NOTHING	= 4,	/* unlock: no volume keys were handed over */
+	EXIT_CHECKS	= 5,	/* status --check: a check failed */
 };
 
 struct add_args {
@@ -33,7 +34,8 @@ struct unlock_args {
 int cmd_add(const struct add_args *args);
 int cmd_remove(const char *target);
 int cmd_list(void);
-int cmd_status(void);
+/* With @check, exits EXIT_CHECKS when one of its checks failed. */
+int cmd_status(bool check);
 int cmd_unlock(const struct unlock_args *args);
 
 #endif

@@ -16,6 +16,8 @@
 /* From the kernel's fs/configfs; not exported in the uapi headers. */
 #define CONFIGFS_SUPER_MAGIC	0x62656570
 
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+
 const char *configfs_dir(void)
 {
 	const char *dir = getenv("CRASHKEY_CONFIGFS");
@@ -114,17 +116,35 @@ int configfs_item_create(const char *uuid, bool *created)
 	return errno == EEXIST ? 0 : -errno;
 }
 
+/* The files configfs shows in an item, which rmdir takes along. */
+static const char *const item_attrs[] = { "description", "handed_over" };
+
+/* A stand-in's copies of them, which would keep rmdir from working. */
+static int remove_standin_attrs(const char *uuid)
+{
+	char path[PATH_MAX];
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(item_attrs); i++) {
+		ret = make_path(path, uuid, item_attrs[i]);
+		if (ret < 0)
+			return ret;
+		if (unlink(path) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
 int configfs_item_remove(const char *uuid)
 {
 	char path[PATH_MAX];
 	int ret;
 
 	if (is_standin()) {
-		ret = make_path(path, uuid, "description");
+		ret = remove_standin_attrs(uuid);
 		if (ret < 0)
 			return ret;
-		if (unlink(path) < 0 && errno != ENOENT)
-			return -errno;
 	}
 	ret = make_path(path, uuid, NULL);
 	if (ret < 0)
@@ -240,6 +260,61 @@ int configfs_read_count(long *count)
 int configfs_read_reuse(long *reuse)
 {
 	return read_long("reuse", reuse);
+}
+
+static const char *const handover_names[] = {
+	[HANDOVER_UNKNOWN] = "unknown",
+	[HANDOVER_NO] = "no",
+	[HANDOVER_YES] = "yes",
+	[HANDOVER_STALE] = "stale",
+};
+
+const char *handover_state_name(enum handover_state state)
+{
+	return handover_names[state];
+}
+
+/* Anything but the three words the kernel writes is unknown, not an error. */
+enum handover_state configfs_item_handed_over(const char *uuid)
+{
+	char path[PATH_MAX], buf[16];
+	size_t s;
+
+	if (make_path(path, uuid, "handed_over") < 0 ||
+	    read_attr(path, buf, sizeof(buf)) < 0)
+		return HANDOVER_UNKNOWN;
+	for (s = HANDOVER_NO; s < ARRAY_SIZE(handover_names); s++)
+		if (strcmp(buf, handover_names[s]) == 0)
+			return (enum handover_state)s;
+	return HANDOVER_UNKNOWN;
+}
+
+/* "COUNT DIGEST", or "0 -" when the kernel keeps no blob. */
+int configfs_read_handover(struct handover *h)
+{
+	char path[PATH_MAX], buf[96], *digest;
+	int ret = make_path(path, "handed_over", NULL);
+
+	if (ret < 0)
+		return ret;
+	ret = read_attr(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	/* strtol() would take " 2" and "-2" too. */
+	if (*buf < '0' || *buf > '9')
+		return -EPROTO;
+	errno = 0;
+	h->count = strtol(buf, &digest, 10);
+	if (errno || *digest++ != ' ')
+		return -EPROTO;
+	h->digest[0] = '\0';
+	if (h->count == 0)
+		return strcmp(digest, "-") == 0 ? 0 : -EPROTO;
+	if (strlen(digest) != HANDOVER_DIGEST_LEN ||
+	    strspn(digest, "0123456789abcdef") != HANDOVER_DIGEST_LEN)
+		return -EPROTO;
+	memcpy(h->digest, digest, HANDOVER_DIGEST_LEN + 1);
+	return 0;
 }
 
 int configfs_restore(bool *no_interface)

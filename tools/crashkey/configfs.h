@@ -3,7 +3,8 @@
  * The kernel's crash_dm_crypt_keys configfs interface. This is the only
  * module that knows its layout:
  *
- *   running kernel:  <dir>/<UUID>/description, <dir>/count, <dir>/reuse
+ *   running kernel:  <dir>/<UUID>/description, <dir>/<UUID>/handed_over,
+ *                    <dir>/count, <dir>/reuse, <dir>/handed_over
  *   capture kernel:  <dir>/restore
  *
  * <dir> is /sys/kernel/config/crash_dm_crypt_keys unless $CRASHKEY_CONFIGFS
@@ -44,6 +45,32 @@ void configfs_free_items(char **uuids, size_t n);
 /* The top-level attributes; -ENOENT where the kernel has none. */
 int configfs_read_count(long *count);
 int configfs_read_reuse(long *reuse);
+
+/* Whether the key blob the kernel keeps carries a volume's key. */
+enum handover_state {
+	HANDOVER_UNKNOWN,	/* no handed_over attribute: an older kernel */
+	HANDOVER_NO,		/* registered after the last load, or dropped */
+	HANDOVER_YES,
+	HANDOVER_STALE,		/* carried, but registered again since */
+};
+
+/* "unknown", "no", "yes" or "stale". */
+const char *handover_state_name(enum handover_state state);
+
+enum handover_state configfs_item_handed_over(const char *uuid);
+
+/* A SHA-256, in hex. */
+#define HANDOVER_DIGEST_LEN	64
+
+/* What the kept blob carries, from the top-level handed_over attribute. */
+struct handover {
+	long count;		/* keys in it; 0 if there is none */
+	/* SHA-256 of their items' binary UUIDs in blob order; "" if none */
+	char digest[HANDOVER_DIGEST_LEN + 1];
+};
+
+/* -ENOENT on a kernel without the attribute, -EPROTO if it is garbled. */
+int configfs_read_handover(struct handover *h);
 
 /*
  * Asks the capture kernel to restore the handed-over keys as user keys.

@@ -34,7 +34,8 @@ static const char main_usage[] =
 "  add DEVICE|UUID     register a volume's key for the kdump kernel\n"
 "  remove DEVICE|UUID  stop handing over a volume's key\n"
 "  list                show the registered volumes\n"
-"  status              show kernel support and the registered volumes\n"
+"  status              show kernel support, the registered volumes and\n"
+"                      whether a crash would hand their keys over\n"
 "Command in the kdump (capture) kernel:\n"
 "  unlock              restore the handed-over keys and open the volumes\n"
 "\n"
@@ -46,7 +47,8 @@ static const char main_usage[] =
 "  -V, --version  show the version\n"
 "\n"
 "Exit codes: 0 success, 1 operation failed, 2 usage error,\n"
-"            3 unlock: some volumes not unlocked, 4 unlock: no keys handed over\n"
+"            3 unlock: some volumes not unlocked, 4 unlock: no keys handed over,\n"
+"            5 status --check: a check failed\n"
 "\n"
 "See crashkey(8) for details.\n";
 
@@ -87,22 +89,32 @@ static const char list_usage[] =
 "Usage: crashkey [--json] list\n"
 "\n"
 "Shows each registered volume: UUID, whether its logon key is in the user\n"
-"keyring, the block device holding it (if found) and the key description.\n"
+"keyring, whether the loaded crash kernel carries its key (HANDOVER: yes,\n"
+"stale: registered again since the load, no, or unknown on an older\n"
+"kernel), the block device holding it (if found) and the key description.\n"
 "\n"
 "Options:\n"
 "  -j, --json    print one JSON object\n"
 "  -h, --help    show this help\n";
 
 static const char status_usage[] =
-"Usage: crashkey [--json] status\n"
+"Usage: crashkey [--json] status [--check]\n"
 "\n"
 "Shows whether the kernel supports handing over keys, whether this is the\n"
 "running or the kdump (capture) kernel, whether a crash kernel is loaded,\n"
-"the kernel's count and reuse settings, and the registered volumes.\n"
+"the kernel's count and reuse settings, what the loaded crash kernel\n"
+"carries, and the registered volumes. Then checks, without crashing the\n"
+"machine, that a crash would hand every key over: the loaded crash kernel\n"
+"carries every registered key, enough memory is reserved for it\n"
+"(crashkernel=), and kdump-tools loads it with kexec -s.\n"
 "\n"
 "Options:\n"
+"      --check   exit 5 if a check failed\n"
 "  -j, --json    print one JSON object\n"
-"  -h, --help    show this help\n";
+"  -h, --help    show this help\n"
+"\n"
+"Exit codes: 0 shown (with --check: no check failed), 5 with --check: a\n"
+"            check failed\n";
 
 static const char unlock_usage[] =
 "Usage: crashkey unlock [--no-restore] [--dry-run] [--crypttab FILE]\n"
@@ -131,7 +143,7 @@ static const char unlock_usage[] =
 "            4 no keys were handed over\n";
 
 /* Long options without a short form. */
-enum { OPT_DRY_RUN = 256, OPT_CRYPTTAB, OPT_WAIT };
+enum { OPT_DRY_RUN = 256, OPT_CRYPTTAB, OPT_WAIT, OPT_CHECK };
 
 /* Longest --wait: a day is more than any disk takes to show up. */
 #define WAIT_MAX_SECONDS	86400
@@ -312,11 +324,28 @@ static int run_list(const struct command *cmd, int argc, char **argv)
 
 static int run_status(const struct command *cmd, int argc, char **argv)
 {
-	int ret = parse_common_only(cmd, argc, argv, 0);
+	static const struct option opts[] = {
+		{ "check", no_argument, NULL, OPT_CHECK },
+		COMMON_LONG,
+		{ NULL, 0, NULL, 0 }
+	};
+	bool check = false;
+	int c, common;
 
-	if (ret)
-		return ret < 0 ? EXIT_OK : ret;
-	return cmd_status();
+	while ((c = getopt_long(argc, argv, ":" COMMON_SHORT, opts,
+				NULL)) != -1) {
+		common = common_option(c);
+		if (common < 0)
+			return show_help(cmd->usage);
+		if (common > 0)
+			continue;
+		if (c != OPT_CHECK)
+			return bad_option(cmd->name, c, argv);
+		check = true;
+	}
+	if (optind != argc)
+		return usage_error(cmd->name, "too many arguments");
+	return cmd_status(check);
 }
 
 /* --wait's argument: whole seconds, 0 to WAIT_MAX_SECONDS. */

@@ -213,6 +213,13 @@ int ck_json_add_null(struct json_object *obj, const char *key)
 	return json_object_object_add(obj, key, NULL) < 0 ? -1 : 0;
 }
 
+int ck_json_add_tribool(struct json_object *obj, const char *key, int v)
+{
+	if (v < 0)
+		return ck_json_add_null(obj, key);
+	return ck_json_add_bool(obj, key, v != 0);
+}
+
 int ck_json_print(struct json_object *obj, int err)
 {
 	/* One line as before; "/" in device paths needs no escape. */

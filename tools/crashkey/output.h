@@ -50,6 +50,8 @@ int ck_json_add_string(struct json_object *obj, const char *key,
 int ck_json_add_int(struct json_object *obj, const char *key, long v);
 int ck_json_add_bool(struct json_object *obj, const char *key, bool v);
 int ck_json_add_null(struct json_object *obj, const char *key);
+/* null for a @v < 0 (unknown), else @v != 0 as a bool. */
+int ck_json_add_tribool(struct json_object *obj, const char *key, int v);
 
 /*
  * Prints @obj on one line of stdout and frees it. If building it failed
