@@ -985,6 +985,31 @@ expect_rc 0
 expect_check ok kdump-tools "$DEFAULT_KDUMP sets KDUMP_KEXEC_ARGS=\"-d -s\""
 end
 
+# secure_boot SB SM: EFI variables SecureBoot and SetupMode as efivarfs shows them
+# (4 attribute bytes, then the value); no arguments: none.
+secure_boot() {
+	local efi=$SYSROOT/sys/firmware/efi/efivars
+	rm -rf "$efi"
+	[ $# -gt 0 ] || return 0
+	mkdir -p "$efi"
+	printf '06000000%02x' "$1" | xxd -r -p >"$efi/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+	printf '06000000%02x' "$2" | xxd -r -p >"$efi/SetupMode-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+}
+
+begin "check kdump-tools: ok under Secure Boot, where kdump-tools adds -s itself"
+kdump_tools yes
+rm -f "$LIB_DROPINS/crashkey.conf"
+secure_boot 1 0
+ck status --check
+expect_rc 0
+expect_check ok kdump-tools "Secure Boot is on"
+secure_boot 1 1
+ck status --check
+expect_rc 5
+expect_check failed kdump-tools "nothing sets KDUMP_KEXEC_ARGS"
+secure_boot
+end
+
 begin "check kdump-tools: a drop-in of the same name in /etc masks crashkey's"
 kdump_tools yes
 cp "$SHIPPED_DROPIN" "$LIB_DROPINS/crashkey.conf"

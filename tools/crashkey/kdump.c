@@ -2,6 +2,7 @@
 /* kexec and kdump-tools, as the running kernel's status sees them. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "kdump.h"
 
@@ -370,8 +372,54 @@ static void judge_args(struct check *c, const struct kexec_args *a)
 	else
 		check_set(c, CHECK_FAILED, "%s sets " KEXEC_ARGS "=\"%s\", "
 			  "without -s: kdump-tools loads with kexec_load(), "
-			  "which hands no keys over (unless Secure Boot is on);"
-			  " add -s to it", a->from, a->value);
+			  "which hands no keys over; add -s to it", a->from, a->value);
+}
+
+#define EFIVARS		"/sys/firmware/efi/efivars"
+#define SECURELEVEL	"/sys/kernel/security/securelevel"
+
+/* The value byte of the EFI variable NAME-<GUID> (after 4 attribute bytes); -1 if none. */
+static int efivar_byte(const char *name)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	size_t len = strlen(name);
+	unsigned char buf[5];
+	struct dirent **ents;
+	int i, n, fd, v = -1;
+
+	if (!sys_path(dir, EFIVARS))
+		return -1;
+	n = scandir(dir, &ents, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		const char *var = ents[i]->d_name;
+
+		if (v < 0 && !strncmp(var, name, len) && var[len] == '-' &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, var) < (int)sizeof(path)) {
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0 && read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf))
+				v = buf[4];
+			if (fd >= 0)
+				close(fd);
+		}
+		free(ents[i]);
+	}
+	if (n >= 0)
+		free(ents);
+	return v;
+}
+
+/*
+ * kdump-config's own test (check_secure_boot, check_securelevel): Secure
+ * Boot on and not in setup mode, or securelevel 1; then it adds -s itself.
+ */
+static bool kdump_tools_adds_s(void)
+{
+	char level[8];
+
+	if (efivar_byte("SecureBoot") == 1 && efivar_byte("SetupMode") == 0)
+		return true;
+	return read_line(SECURELEVEL, level, sizeof(level)) == 0 &&
+	       strcmp(level, "1") == 0;
 }
 
 /*
@@ -390,6 +438,11 @@ void kdump_check_kexec_args(struct check *c)
 			  KDUMP_CONFIG);
 		return;
 	}
+	if (kdump_tools_adds_s()) {
+		check_set(c, CHECK_OK, "Secure Boot is on (or securelevel 1): "
+			  "kdump-tools loads with -s by itself");
+		return;
+	}
 	default_file_args(&a);
 	if (!a.set)
 		dropins_args(&a);
@@ -398,7 +451,7 @@ void kdump_check_kexec_args(struct check *c)
 	else
 		check_set(c, CHECK_FAILED, "nothing sets " KEXEC_ARGS ", so "
 			  "kdump-tools loads with kexec_load(), which hands no "
-			  "keys over (unless Secure Boot is on): set "
+			  "keys over: set "
 			  KEXEC_ARGS "=\"-s\" in " KDUMP_TOOLS_DEFAULT ", or "
 			  "install crashkey's drop-in " CRASHKEY_DROPIN);
 }
