@@ -116,6 +116,18 @@ setup padded && registered "$TMP/padded.img"
 tap $? "a key file with keyfile-offset= and keyfile-size=" "$OUT"
 setup asked && registered "$TMP/asked.img"
 tap $? "no key file: the passphrase is asked (systemd-ask-password)" "$OUT"
+# A LUKS2 token (libcryptsetup's built-in keyring type, through the same token API
+# as systemd's TPM2 and FIDO2 tokens): registered without asking.
+TOKEN_DESC=crashkey-deb-token:$RANDOM$RANDOM
+printf '#!/bin/sh\necho asked >> %s\necho %s\n' "$TMP/asked.log" "$PASS" > "$ASK_PASSWORD"
+cryptsetup token add --key-description "$TOKEN_DESC" --key-slot 1 "$TMP/asked.img" &&
+	printf '%s' "$PASS" | keyctl padd user "$TOKEN_DESC" @u >/dev/null &&
+	setup asked && registered "$TMP/asked.img" && [ ! -e "$TMP/asked.log" ] &&
+	[[ $OUT == *"(LUKS2 token)"* ]]
+tap $? "no key file, a LUKS2 token: registered through it, nothing asked" "$OUT"
+keyctl unlink "$(keyctl search @u user "$TOKEN_DESC")" @u >/dev/null 2>&1
+setup asked && registered "$TMP/asked.img" && [ -e "$TMP/asked.log" ]
+tap $? "no key file, a token that cannot open it: the passphrase is asked" "$OUT"
 setup hdr && registered "$TMP/hdr.luks"
 tap $? "a detached header (header=): registered under the header's UUID" "$OUT"
 rm -rf "${CRASHKEY_CONFIGFS:?}"/*

@@ -48,6 +48,8 @@ UUID=""
 MAPPER=""
 DESC=""
 CUSTOM_DESC=""
+VK_DESC=""
+TOKEN_DESC=""
 NODEV_UUID=""
 NODEV_DESC=""
 BAD_DESC=""
@@ -186,6 +188,9 @@ cleanup() {
 		drop_key logon "$DESC"
 		drop_key logon "$CUSTOM_DESC"
 		drop_key user "$DESC"
+		drop_key user "$VK_DESC"
+		drop_key user "$TOKEN_DESC"
+		drop_key logon "crashkey-test:logon-$UUID"
 	fi
 	if [ -n "$NODEV_DESC" ]; then
 		drop_key user "$NODEV_DESC"
@@ -239,6 +244,8 @@ fi
 UUID=$(cryptsetup luksUUID "$IMG")
 DESC="kdump-cryptsetup:vk-$UUID"
 CUSTOM_DESC="test-crashkey:for-vk-$UUID"
+VK_DESC="crashkey-test:volume-key-$UUID"
+TOKEN_DESC="crashkey-test:token-$UUID"
 NODEV_UUID=$(cat /proc/sys/kernel/random/uuid)
 NODEV_DESC="kdump-cryptsetup:vk-$NODEV_UUID"
 MAPPER="luks-$UUID"
@@ -635,6 +642,128 @@ expect_json
 expect_out "\"action\":\"removed\""
 [ ! -e "$ITEM" ] || fail "item still there"
 expect_no_key logon "$CUSTOM_DESC"
+end
+
+# ---- add --volume-key-keyring: a volume key already in the kernel keyring ----
+# As cryptsetup 2.7's --link-vk-to-keyring leaves it (Debian 12 has 2.6): a user
+# key, here added by keyctl.
+
+begin "add --volume-key-keyring %user:DESC: registered with no passphrase"
+keyctl padd user "$VK_DESC" @u <"$KEY_BIN" >/dev/null
+ck add --volume-key-keyring "%user:$VK_DESC" "$IMG"
+expect_rc 0
+expect_out "added $UUID"
+expect_key logon "$DESC"
+expect_err "still holds the volume key"
+expect_key user "$VK_DESC"
+ck remove "$UUID"
+expect_rc 0
+end
+
+begin "add --volume-key-keyring with a serial number, and with a bare DESC"
+ck add --volume-key-keyring "$(key_id user "$VK_DESC")" "$IMG"
+expect_rc 0
+expect_key logon "$DESC"
+ck remove "$UUID"
+ck add -K "$VK_DESC" "$IMG"
+expect_rc 0
+expect_key logon "$DESC"
+ck remove "$UUID"
+expect_rc 0
+end
+
+begin "add --volume-key-keyring with another volume's key: exit 1, nothing registered"
+keyctl padd user "$VK_DESC" @u <"$WRONGFILE" >/dev/null
+ck add --volume-key-keyring "%user:$VK_DESC" "$IMG"
+expect_rc 1
+expect_err "is not this volume's volume key"
+[ ! -e "$ITEM" ] || fail "item created"
+expect_no_key logon "$DESC"
+end
+
+begin "add --volume-key-keyring with a logon key: exit 1, it cannot be checked"
+keyctl padd logon "crashkey-test:logon-$UUID" @u <"$KEY_BIN" >/dev/null
+ck add --volume-key-keyring "%logon:crashkey-test:logon-$UUID" "$IMG"
+expect_rc 1
+expect_err "must be a user key"
+[ ! -e "$ITEM" ] || fail "item created"
+drop_key logon "crashkey-test:logon-$UUID"
+end
+
+begin "add --volume-key-keyring with no such key, or a malformed one: exit 1"
+drop_key user "$VK_DESC"
+ck add --volume-key-keyring "%user:$VK_DESC" "$IMG"
+expect_rc 1
+expect_err "no key \"%user:$VK_DESC\""
+ck add --volume-key-keyring "%user" "$IMG"
+expect_rc 1
+expect_err "invalid --volume-key-keyring"
+ck add --volume-key-keyring "--key-file" "$IMG"
+expect_rc 1
+[ ! -e "$ITEM" ] || fail "item created"
+end
+
+begin "add --volume-key-keyring with --key-file: exit 2"
+ck add --volume-key-keyring "$VK_DESC" --key-file "$KEYFILE" "$IMG"
+expect_rc 2
+expect_err "exclude each other"
+end
+
+# ---- add --token-only: the volume key through a LUKS2 token ----
+# libcryptsetup's token API, as for systemd's TPM2 and FIDO2 tokens; here the
+# token type libcryptsetup has built in: the passphrase of key slot 1 in a user key.
+
+if cryptsetup token add --key-description "$TOKEN_DESC" --key-slot 1 "$IMG" \
+	>"$TMP/token.log" 2>&1; then
+	begin "add --token-only through a LUKS2 token: no passphrase asked"
+	printf '%s' "$PASS" | keyctl padd user "$TOKEN_DESC" @u >/dev/null
+	ck add --token-only "$IMG"
+	expect_rc 0
+	expect_out "added $UUID"
+	expect_key logon "$DESC"
+	ck remove "$UUID"
+	ck add --token-id 0 --token-type luks2-keyring "$IMG"
+	expect_rc 0
+	expect_key logon "$DESC"
+	ck remove "$UUID"
+	expect_rc 0
+	end
+
+	begin "add with a token ID or type that no token has: exit 1, nothing registered"
+	ck add --token-id 5 "$IMG"
+	expect_rc 1
+	expect_err "no usable LUKS2 token"
+	ck add --token-type systemd-tpm2 "$IMG"
+	expect_rc 1
+	expect_err "no usable LUKS2 token"
+	[ ! -e "$ITEM" ] || fail "item created"
+	end
+
+	begin "add --token-only with the token's secret wrong or missing: exit 1"
+	drop_key user "$TOKEN_DESC"
+	printf 'wrong-%s' "$PASS" | keyctl padd user "$TOKEN_DESC" @u >/dev/null
+	ck add --token-only "$IMG"
+	expect_rc 1
+	expect_err "no token opened a key slot"
+	drop_key user "$TOKEN_DESC"
+	ck add --token-only "$IMG"
+	expect_rc 1
+	expect_err "no token opened a key slot"
+	[ ! -e "$ITEM" ] || fail "item created"
+	expect_no_key logon "$DESC"
+	end
+	cryptsetup token remove --token-id 0 "$IMG" >/dev/null 2>&1
+else
+	skip "add --token-only through a LUKS2 token" "cannot add a token: $(head -n 1 "$TMP/token.log")"
+fi
+
+begin "add --token-id out of range, or with --volume-key-keyring: exit 2"
+ck add --token-id 32 "$IMG"
+expect_rc 2
+expect_err "invalid --token-id"
+ck add --token-only --volume-key-keyring "$VK_DESC" "$IMG"
+expect_rc 2
+expect_err "exclude each other"
 end
 
 if [ -n "$LOOP" ]; then

@@ -260,6 +260,125 @@ static void report_derive_error(const char *path, int err)
 	}
 }
 
+/*
+ * The volume key from the user key @spec names (--volume-key-keyring), used
+ * only if the LUKS header confirms it. The user key stays where it is: it is
+ * the admin's, and other things (cryptsetup resume) may need it.
+ */
+static int vk_from_keyring(struct crypt_device *cd, const char *path,
+			   const char *spec, struct secret *vk)
+{
+	key_id id = keys_lookup(spec);
+	int ret;
+
+	if (id == -EINVAL) {
+		ck_error("invalid --volume-key-keyring \"%s\": give %%user:DESC, "
+			 "DESC or a key serial number", spec);
+		return id;
+	}
+	if (id < 0) {
+		ck_error("no key \"%s\" in the session or user keyring: %s",
+			 spec, strerror(-id));
+		return id;
+	}
+	ret = keys_read(id, vk);
+	if (ret == -EOPNOTSUPP || ret == -EACCES) {
+		ck_error("key \"%s\" cannot be read (a logon key?): crashkey "
+			 "checks a volume key against the LUKS header before "
+			 "using it, so it must be a user key (%%user:)", spec);
+		return ret;
+	}
+	if (ret < 0) {
+		ck_error("cannot read key \"%s\": %s", spec,
+			 ret == -E2BIG ? "longer than any volume key"
+				       : strerror(-ret));
+		return ret;
+	}
+	ret = luks_verify_key(cd, vk);
+	if (ret < 0) {
+		secret_free(vk);
+		ck_error("%s: key \"%s\" is not this volume's volume key "
+			 "(checked against its LUKS header)", path, spec);
+		return ret;
+	}
+	ck_note("key \"%s\" still holds the volume key: unlink it once "
+		"nothing else needs it", spec);
+	return 0;
+}
+
+static void report_token_error(const char *path, int err)
+{
+	switch (-err) {
+	case ENOENT:
+	case EINVAL:
+		ck_error("%s: no usable LUKS2 token (none of this ID or type, "
+			 "or no handler for its type: systemd's TPM2 and FIDO2 "
+			 "tokens need their libcryptsetup plugins)", path);
+		break;
+	case EPERM:
+		ck_error("%s: no token opened a key slot (its secret is "
+			 "missing or wrong: keyring key, PIN, TPM or FIDO2 "
+			 "device)", path);
+		break;
+	case EAGAIN:
+		ck_error("%s: the token's device is not there", path);
+		break;
+	default:
+		report_derive_error(path, err);
+		break;
+	}
+}
+
+/*
+ * The volume key through a LUKS2 token. A token that wants a PIN (-ENOANO)
+ * gets one, read the way a passphrase is read.
+ */
+static int vk_from_token(const struct add_args *args, struct crypt_device *cd,
+			 const char *path, struct secret *vk)
+{
+	int token = args->token_id;
+	struct secret pin = { 0 };
+	char prompt[300];
+	int ret;
+
+	ret = luks_token_key(cd, token, args->token_type, NULL, vk);
+	if (ret == -ENOANO) {
+		snprintf(prompt, sizeof(prompt), "Enter token PIN for %s: ",
+			 path);
+		if (!secret_read_passphrase(&pin, args->source,
+					    args->key_file, prompt))
+			return -EINVAL;
+		ret = luks_token_key(cd, token, args->token_type, &pin, vk);
+		secret_free(&pin);
+	}
+	if (ret < 0)
+		report_token_error(path, ret);
+	return ret;
+}
+
+/* The volume key from what the admin gave: a passphrase, a token, a user key. */
+static int get_volume_key(const struct add_args *args, struct crypt_device *cd,
+			  const char *path, struct secret *vk)
+{
+	struct secret pass = { 0 };
+	char prompt[300];
+	int ret;
+
+	if (args->vk_keyring)
+		return vk_from_keyring(cd, path, args->vk_keyring, vk);
+	if (args->token)
+		return vk_from_token(args, cd, path, vk);
+	snprintf(prompt, sizeof(prompt), "Enter passphrase for %s: ", path);
+	if (!secret_read_passphrase(&pass, args->source, args->key_file,
+				    prompt))
+		return -EINVAL;
+	ret = luks_derive_key(cd, &pass, vk);
+	secret_free(&pass);
+	if (ret < 0)
+		report_derive_error(path, ret);
+	return ret;
+}
+
 /* Takes back a logon key that this run added; keeps one it only updated. */
 static void undo_logon_key(key_id id, bool existed, const char *desc)
 {
@@ -305,8 +424,8 @@ static int register_item(const char *uuid, const char *desc)
 
 int cmd_add(const struct add_args *args)
 {
-	char uuid[UUID_BUF_LEN], desc[KEY_DESC_MAX_LEN + 1], prompt[300];
-	struct secret pass = { 0 }, vk = { 0 };
+	char uuid[UUID_BUF_LEN], desc[KEY_DESC_MAX_LEN + 1];
+	struct secret vk = { 0 };
 	struct crypt_device *cd = NULL;
 	key_id old, id;
 	const char *why;
@@ -332,17 +451,8 @@ int cmd_add(const struct add_args *args)
 		report_no_configfs(ret);
 		goto out;
 	}
-
-	snprintf(prompt, sizeof(prompt), "Enter passphrase for %s: ", path);
-	if (!secret_read_passphrase(&pass, args->source, args->key_file,
-				    prompt))
+	if (get_volume_key(args, cd, path, &vk) < 0)
 		goto out;
-	ret = luks_derive_key(cd, &pass, &vk);
-	secret_free(&pass);
-	if (ret < 0) {
-		report_derive_error(path, ret);
-		goto out;
-	}
 
 	old = keys_find("logon", desc);
 	id = keys_add_logon(desc, &vk);
@@ -361,7 +471,6 @@ int cmd_add(const struct add_args *args)
 			note_reload(true));
 	rc = EXIT_OK;
 out:
-	secret_free(&pass);
 	secret_free(&vk);
 	if (cd)
 		luks_close(cd);

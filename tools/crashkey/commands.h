@@ -22,6 +22,10 @@ struct add_args {
 	enum pass_source source;
 	const char *key_file;		/* with PASS_FILE */
 	const char *description;	/* NULL: the default description */
+	const char *vk_keyring;		/* the volume key's user key, or NULL */
+	bool token;			/* through a LUKS2 token */
+	int token_id;			/* -1: any token */
+	const char *token_type;		/* NULL: any type */
 };
 
 struct unlock_args {

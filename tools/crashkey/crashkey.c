@@ -53,11 +53,14 @@ static const char main_usage[] =
 "See crashkey(8) for details.\n";
 
 static const char add_usage[] =
-"Usage: crashkey add [--key-file FILE | --stdin] [--description DESC] DEVICE|UUID\n"
+"Usage: crashkey add [--key-file FILE | --stdin | --volume-key-keyring KEY]\n"
+"                    [--token-only] [--token-id ID] [--token-type TYPE]\n"
+"                    [--description DESC] DEVICE|UUID\n"
 "\n"
-"Derives the volume key of a LUKS volume from a passphrase, adds it as a\n"
-"logon key to the user keyring and registers it with the kernel, which\n"
-"hands it to the kdump kernel after a crash.\n"
+"Derives the volume key of a LUKS volume from a passphrase (or a LUKS2\n"
+"token, or takes it from the kernel keyring), adds it as a logon key to the\n"
+"user keyring and registers it with the kernel, which hands it to the kdump\n"
+"kernel after a crash.\n"
 "\n"
 "DEVICE is a block device or a LUKS image file; a UUID (optionally written\n"
 "UUID=...) is looked up on all block devices.\n"
@@ -70,6 +73,18 @@ static const char add_usage[] =
 "                            (\"-\": all of standard input)\n"
 "  -s, --stdin               read the passphrase as one line of standard\n"
 "                            input, without its newline\n"
+"  -K, --volume-key-keyring KEY\n"
+"                            take the volume key from a user key in the\n"
+"                            session or user keyring, as cryptsetup 2.7's\n"
+"                            --link-vk-to-keyring leaves it: KEY is\n"
+"                            %user:DESC, DESC or a key serial number; it is\n"
+"                            checked against the LUKS header\n"
+"  -t, --token-only          get the volume key through a LUKS2 token\n"
+"                            (TPM2, FIDO2, ...) instead of a passphrase; a\n"
+"                            token PIN is read as a passphrase would be\n"
+"      --token-id ID         only this token (implies --token-only)\n"
+"      --token-type TYPE     only tokens of this type, e.g. systemd-tpm2\n"
+"                            (implies --token-only)\n"
 "  -d, --description DESC    logon key description (default\n"
 "                            kdump-cryptsetup:vk-<UUID>); must have a\n"
 "                            \"prefix:\" and end in vk-<UUID>\n"
@@ -143,10 +158,15 @@ static const char unlock_usage[] =
 "            4 no keys were handed over\n";
 
 /* Long options without a short form. */
-enum { OPT_DRY_RUN = 256, OPT_CRYPTTAB, OPT_WAIT, OPT_CHECK };
+enum {
+	OPT_DRY_RUN = 256, OPT_CRYPTTAB, OPT_WAIT, OPT_CHECK, OPT_TOKEN_ID,
+	OPT_TOKEN_TYPE
+};
 
 /* Longest --wait: a day is more than any disk takes to show up. */
 #define WAIT_MAX_SECONDS	86400
+/* LUKS2 has 32 token slots. */
+#define TOKEN_ID_MAX		31
 
 /* Options every command accepts as well, wherever they are written. */
 #define COMMON_SHORT "jqvh"
@@ -228,20 +248,43 @@ static int show_help(const char *usage)
 	return EXIT_OK;
 }
 
+/* A decimal number from 0 to @max, nothing else around it. */
+static bool parse_number(const char *arg, unsigned long max,
+			 unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	/* strtoul() would take "-1" as ULONG_MAX and " 5" as 5. */
+	if (*arg < '0' || *arg > '9')
+		return false;
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
 static int run_add(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "stdin", no_argument, NULL, 's' },
 		{ "description", required_argument, NULL, 'd' },
+		{ "volume-key-keyring", required_argument, NULL, 'K' },
+		{ "token-only", no_argument, NULL, 't' },
+		{ "token-id", required_argument, NULL, OPT_TOKEN_ID },
+		{ "token-type", required_argument, NULL, OPT_TOKEN_TYPE },
 		COMMON_LONG,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct add_args args = { .source = PASS_DEFAULT };
+	struct add_args args = { .source = PASS_DEFAULT, .token_id = -1 };
+	unsigned long number;
 	bool use_stdin = false;
 	int c, common;
 
-	while ((c = getopt_long(argc, argv, ":k:sd:" COMMON_SHORT, opts,
+	while ((c = getopt_long(argc, argv, ":k:sd:K:t" COMMON_SHORT, opts,
 				NULL)) != -1) {
 		common = common_option(c);
 		if (common < 0)
@@ -258,13 +301,33 @@ static int run_add(const struct command *cmd, int argc, char **argv)
 		case 'd':
 			args.description = optarg;
 			break;
+		case 'K':
+			args.vk_keyring = optarg;
+			break;
+		case 't':
+			args.token = true;
+			break;
+		case OPT_TOKEN_ID:
+			if (!parse_number(optarg, TOKEN_ID_MAX, &number))
+				return usage_error(cmd->name, "invalid "
+						   "--token-id \"%s\"", optarg);
+			args.token_id = (int)number;
+			args.token = true;
+			break;
+		case OPT_TOKEN_TYPE:
+			args.token_type = optarg;
+			args.token = true;
+			break;
 		default:
 			return bad_option(cmd->name, c, argv);
 		}
 	}
-	if (args.key_file && use_stdin)
-		return usage_error(cmd->name,
-				   "--key-file and --stdin exclude each other");
+	if (!!args.key_file + use_stdin + !!args.vk_keyring > 1)
+		return usage_error(cmd->name, "--key-file, --stdin and "
+				   "--volume-key-keyring exclude each other");
+	if (args.vk_keyring && args.token)
+		return usage_error(cmd->name, "--volume-key-keyring and the "
+				   "token options exclude each other");
 	if (args.key_file)
 		args.source = PASS_FILE;
 	else if (use_stdin)
@@ -349,22 +412,6 @@ static int run_status(const struct command *cmd, int argc, char **argv)
 }
 
 /* --wait's argument: whole seconds, 0 to WAIT_MAX_SECONDS. */
-static bool parse_wait(const char *arg, unsigned int *seconds)
-{
-	unsigned long v;
-	char *end;
-
-	/* strtoul() would take "-1" as ULONG_MAX and " 5" as 5. */
-	if (*arg < '0' || *arg > '9')
-		return false;
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || *end || v > WAIT_MAX_SECONDS)
-		return false;
-	*seconds = (unsigned int)v;
-	return true;
-}
-
 static int run_unlock(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -376,6 +423,7 @@ static int run_unlock(const struct command *cmd, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct unlock_args args = { 0 };
+	unsigned long seconds;
 	int c, common;
 
 	while ((c = getopt_long(argc, argv, ":n" COMMON_SHORT, opts,
@@ -396,11 +444,12 @@ static int run_unlock(const struct command *cmd, int argc, char **argv)
 			args.crypttab = optarg;
 			break;
 		case OPT_WAIT:
-			if (!parse_wait(optarg, &args.wait))
+			if (!parse_number(optarg, WAIT_MAX_SECONDS, &seconds))
 				return usage_error(cmd->name, "invalid --wait "
 						   "'%s': whole seconds, 0 to "
 						   "%d", optarg,
 						   WAIT_MAX_SECONDS);
+			args.wait = (unsigned int)seconds;
 			break;
 		default:
 			return bad_option(cmd->name, c, argv);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* keyutils glue. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,41 @@ key_id keys_find(const char *type, const char *desc)
 	if (errno == ENOKEY || errno == EKEYREVOKED || errno == EKEYEXPIRED)
 		return 0;
 	return -errno;
+}
+
+/*
+ * The key @spec names, as cryptsetup 2.7's --volume-key-keyring takes it: a
+ * serial number, "%TYPE:DESC", or a DESC of a user key. It is looked for in
+ * the session keyring, then in the user keyring (a service's session keyring
+ * is its own and does not link the user keyring). -EINVAL: @spec is
+ * malformed; -ENOKEY: no such key.
+ */
+key_id keys_lookup(const char *spec)
+{
+	char type[32] = "user";
+	const char *desc = spec, *colon;
+	char *end;
+	long id;
+
+	errno = 0;
+	id = strtol(spec, &end, 10);
+	if (*spec && !*end)
+		return errno || id <= 0 || id > INT32_MAX ? -EINVAL : (key_id)id;
+	if (spec[0] == '%') {
+		colon = strchr(spec + 1, ':');
+		if (!colon || colon == spec + 1 ||
+		    (size_t)(colon - spec - 1) >= sizeof(type))
+			return -EINVAL;
+		memcpy(type, spec + 1, colon - spec - 1);
+		type[colon - spec - 1] = '\0';
+		desc = colon + 1;
+	}
+	if (!*desc)
+		return -EINVAL;
+	id = keyctl_search(KEY_SPEC_SESSION_KEYRING, type, desc, 0);
+	if (id < 0)
+		id = keyctl_search(KEY_SPEC_USER_KEYRING, type, desc, 0);
+	return id < 0 ? -errno : (key_id)id;
 }
 
 key_id keys_add_logon(const char *desc, const struct secret *key)

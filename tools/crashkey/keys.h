@@ -22,6 +22,7 @@ typedef int32_t key_id;
 key_id keys_find(const char *type, const char *desc);
 
 /* Adds (or updates) the logon key @desc in @u. > 0 id, or -errno. */
+key_id keys_lookup(const char *spec);
 key_id keys_add_logon(const char *desc, const struct secret *key);
 
 /*

@@ -434,8 +434,13 @@ char *luks_resolve_spec(struct luks_devlist *list, const char *spec)
 	return blkid_evaluate_spec(spec, &list->cache);
 }
 
-int luks_derive_key(struct crypt_device *cd, const struct secret *pass,
-		    struct secret *vk)
+/*
+ * The volume key a key slot context opens: libcryptsetup runs the key
+ * slot's KDF (or the token's handler, which gives the key slot's
+ * passphrase) and checks the result against the key's digest.
+ */
+static int key_by_context(struct crypt_device *cd,
+			  struct crypt_keyslot_context *kc, struct secret *vk)
 {
 	int size = crypt_get_volume_key_size(cd);
 	size_t vk_len;
@@ -448,23 +453,56 @@ int luks_derive_key(struct crypt_device *cd, const struct secret *pass,
 	if (secret_alloc(vk, (size_t)size) < 0)
 		return -ENOMEM;
 	vk_len = (size_t)size;
-	/* Runs the key slot's KDF and checks the result against the digest. */
-	ret = crypt_volume_key_get(cd, CRYPT_ANY_SLOT, (char *)vk->data,
-				   &vk_len, (const char *)pass->data,
-				   pass->len);
-	if (ret < 0)
-		goto fail;
-	vk->len = vk_len;
-	/*
-	 * Check once more, independently of the key slot: an unbound LUKS2
-	 * key slot can open with the passphrase yet hold a different key.
-	 */
-	ret = luks_verify_key(cd, vk);
-	if (ret < 0)
-		goto fail;
+	ret = crypt_volume_key_get_by_keyslot_context(cd, CRYPT_ANY_SLOT,
+						      (char *)vk->data,
+						      &vk_len, kc);
+	if (ret >= 0) {
+		vk->len = vk_len;
+		/*
+		 * Check once more, independently of the key slot: an unbound
+		 * LUKS2 key slot can open yet hold a different key.
+		 */
+		ret = luks_verify_key(cd, vk);
+	}
+	if (ret < 0) {
+		secret_free(vk);
+		return ret;
+	}
 	return 0;
-fail:
-	secret_free(vk);
+}
+
+int luks_derive_key(struct crypt_device *cd, const struct secret *pass,
+		    struct secret *vk)
+{
+	struct crypt_keyslot_context *kc;
+	int ret;
+
+	ret = crypt_keyslot_context_init_by_passphrase(cd,
+						       (const char *)pass->data,
+						       pass->len, &kc);
+	if (ret < 0)
+		return ret;
+	ret = key_by_context(cd, kc, vk);
+	crypt_keyslot_context_free(kc);
+	return ret;
+}
+
+int luks_token_key(struct crypt_device *cd, int token, const char *type,
+		   const struct secret *pin, struct secret *vk)
+{
+	const char *pin_data = pin ? (const char *)pin->data : NULL;
+	size_t pin_len = pin ? pin->len : 0;
+	struct crypt_keyslot_context *kc;
+	int ret;
+
+	if (token < 0)
+		token = CRYPT_ANY_TOKEN;
+	ret = crypt_keyslot_context_init_by_token(cd, token, type, pin_data,
+						  pin_len, NULL, &kc);
+	if (ret < 0)
+		return ret;
+	ret = key_by_context(cd, kc, vk);
+	crypt_keyslot_context_free(kc);
 	return ret;
 }
 

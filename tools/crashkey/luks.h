@@ -89,6 +89,16 @@ char *luks_resolve_spec(struct luks_devlist *list, const char *spec);
 int luks_derive_key(struct crypt_device *cd, const struct secret *pass,
 		    struct secret *vk);
 
+/*
+ * The volume key through a LUKS2 token (systemd's TPM2 and FIDO2 plugins,
+ * the built-in keyring token...): @token is a token ID, or -1 for any,
+ * @type a token type or NULL for any, @pin NULL unless a token asked for
+ * one. Checked like luks_derive_key()'s. -ENOANO a token needs a PIN,
+ * -ENOENT no usable token, -EPERM none opens a key slot, other -errno.
+ */
+int luks_token_key(struct crypt_device *cd, int token, const char *type,
+		   const struct secret *pin, struct secret *vk);
+
 /* 0 if @key is the volume key of @cd, -EPERM if not, other -errno. */
 int luks_verify_key(struct crypt_device *cd, const struct secret *key);
 
