@@ -12,7 +12,8 @@
 #
 # The output depends only on the arch files, read in C-locale order: same input, same bytes.
 # Each arch job's time limit comes from its conf: BUILD_MINUTES for everything before the
-# boots, plus the worst case of its boots (every placement's TIMEOUT_CRASH + TIMEOUT_VERIFY).
+# boots, plus the worst case of its boots (every placement's TIMEOUT_CRASH + TIMEOUT_VERIFY, and
+# TIMEOUT_DEBIAN where the arch runs the kdump-tools end-to-end run).
 set -euo pipefail
 export LC_ALL=C
 . "$(dirname "$0")/../cross-build/lib.sh"
@@ -64,6 +65,8 @@ arch_minutes() {
 			: "$p"
 			seconds=$((seconds + TIMEOUT_CRASH + TIMEOUT_VERIFY))
 		done
+		# The kdump-tools end-to-end run, where the arch has one.
+		seconds=$((seconds + ${TIMEOUT_DEBIAN:-0}))
 		minutes=$((BUILD_MINUTES + (seconds + 59) / 60))
 		echo $(((minutes + 4) / 5 * 5))
 	)

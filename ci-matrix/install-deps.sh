@@ -39,6 +39,8 @@ for arch in "${@:-x86_64}"; do
 	want "$GCC_PACKAGE" "$QEMU_PACKAGE"
 	[ -z "$CROSS_COMPILE" ] || want "libc6-dev-$DEB_ARCH-cross"
 	[ -z "$QEMU_USER" ] || want qemu-user-static
+	# The Debian server of the kdump-tools end-to-end run (ci-matrix/debian-guest.sh).
+	[ -z "${DEBIAN_GUEST_MEMORY:-}" ] || want debootstrap e2fsprogs swtpm
 done
 
 [ ${#missing[@]} -gt 0 ] || [ "$need_update" = 1 ] || exit 0

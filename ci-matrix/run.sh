@@ -6,6 +6,9 @@
 #
 #   ci-matrix/run.sh [-s scenario] [arch...]        (default: crash-unlock x86_64)
 #
+# Scenario crash-unlock runs the matrix's own guest, and on the arches that have it the
+# kdump-tools end-to-end run after it; kdump-tools runs only the latter.
+#
 # Per-arch facts: cross-build/arch/<arch>.conf (build), ci-matrix/arch/<arch>.conf (QEMU).
 set -euo pipefail
 . "$(dirname "$0")/../cross-build/lib.sh"
@@ -261,6 +264,10 @@ prepare_arch() {
 	T_KERNEL=$(($(now) - t))
 	say "building crashkey and assembling the guest"
 	t=$(now)
+	if [ "$SCENARIO" = kdump-tools ]; then
+		T_GUEST=0
+		return
+	fi
 	if ! build_userspace "$WORK/bin" || ! assemble_guest; then
 		result fail "tool build and guest assembly"
 		return 1
@@ -286,9 +293,16 @@ check_unchanged() {
 # the arch's placements, then the tamper cycle (a blob changed after its digest).
 boot_arch() {
 	T_CRASH='' T_KEXEC='' T_VERIFY=''
-	for PLACEMENT in ${CRASH_PLACEMENTS:-random} tampered; do
-		crash_cycle
-	done
+	if [ "$SCENARIO" != kdump-tools ]; then
+		for PLACEMENT in ${CRASH_PLACEMENTS:-random} tampered; do
+			crash_cycle
+		done
+	fi
+	if [ -n "${DEBIAN_GUEST_MEMORY:-}" ]; then
+		kdump_tools_cycle
+	elif [ "$SCENARIO" = kdump-tools ]; then
+		result fail "this arch has the kdump-tools end-to-end run (DEBIAN_GUEST_MEMORY)"
+	fi
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ARCH_NAME" "$T_KERNEL" "$T_GUEST" "${T_CRASH#/}" \
 		"${T_KEXEC#/}" "${T_VERIFY#/}" >> "$TIMINGS"
 }
@@ -336,6 +350,103 @@ crash_cycle() {
 	check_kernel_log "$verify_log"
 	RESULT_TAG=
 	say "logs: $crash_log $verify_log"
+}
+
+# The end-to-end run with Debian's own kdump-tools, on the arches whose facts give
+# DEBIAN_GUEST_MEMORY: the crashkey package and a Debian 12 server with it
+# (ci-matrix/debian-guest.sh), then one QEMU run through three boots. The server's own
+# boot registers and loads with the packaged units, and crashes; kdump-tools' capture
+# boot opens the volumes in its initrd, saves the dump with makedumpfile and reboots;
+# the next boot reads the dump back and powers off.
+kdump_tools_cycle() {
+	local dir=$WORK/debian deb t status=0
+	RESULT_TAG="[kdump-tools] "
+	mkdir -p "$dir"
+	say "kdump-tools: building the crashkey package and a Debian 12 server with it"
+	t=$(now)
+	if ! deb=$("$CRASHKEY_TOP/tools/build-deb.sh" "$dir/deb" 2>"$dir/deb.log" | tail -n 1) ||
+		! "$CRASHKEY_TOP/ci-matrix/debian-guest.sh" "$ARCH_NAME" "$KERNEL" "$deb" "$dir" \
+			> "$dir/guest.log" 2>&1; then
+		tail -n 5 "$dir/deb.log" "$dir/guest.log" >&2
+		result fail "the crashkey package and the Debian server were built"
+	elif ! make_server_disks "$dir"; then
+		result fail "the server's disks were made"
+	else
+		say "kdump-tools: server ready in $(($(now) - t))s; boot, load, crash, kdump, verify"
+		t=$(now)
+		boot_server "$dir" || status=$?
+		say "kdump-tools: QEMU ended with status $status after $(($(now) - t))s"
+		check_server_log "$dir/kdump-tools.log"
+	fi
+	RESULT_TAG=
+}
+
+# The server's encrypted volumes, "name uuid", from its crypttab.
+server_volumes() {
+	awk '!/^#/ && NF >= 2 { sub(/^UUID=/, "", $2); print $1, $2 }' \
+		"$CRASHKEY_TOP/ci-matrix/debian-guest/etc/crypttab"
+}
+
+# A copy of the server's root image, and each encrypted volume formatted with its key
+# file. PBKDF2 at its minimum: the server's own boot unlocks with key files under TCG;
+# what this run proves is that the capture boot needs no key at all.
+make_server_disks() {
+	local dir=$1 name uuid
+	rm -f "$dir"/*.disk
+	cp --sparse=always "$dir/root.img" "$dir/root.disk" || return
+	while read -r name uuid; do
+		truncate -s "$DUMP_DISK_SIZE" "$dir/$name.disk" &&
+			cryptsetup luksFormat -q --type luks2 --uuid "$uuid" --pbkdf pbkdf2 \
+				--pbkdf-force-iterations 1000 --key-file "$dir/$name.key" \
+				"$dir/$name.disk" || return
+	done < <(server_volumes)
+}
+
+# One QEMU run through the three boots, with a software TPM (swtpm) for tpmdata's
+# TPM2 token. The disks in crypttab order after the root disk.
+boot_server() {
+	local dir=$1 name status=0 swtpm
+	local -a disks=(-drive "file=$dir/root.disk,if=none,format=raw,id=root"
+		-device "$DISK_DEVICE,drive=root")
+	while read -r name _; do
+		disks+=(-drive "file=$dir/$name.disk,if=none,format=raw,id=$name"
+			-device "$DISK_DEVICE,drive=$name")
+	done < <(server_volumes)
+	rm -rf "$dir/tpm" "$dir/swtpm.sock"
+	mkdir -p "$dir/tpm"
+	swtpm socket --tpm2 --tpmstate "dir=$dir/tpm" --terminate \
+		--ctrl "type=unixio,path=$dir/swtpm.sock" --log "file=$dir/swtpm.log" &
+	swtpm=$!
+	# shellcheck disable=SC2086 # QEMU_ARGS is a list of arguments
+	timeout "$TIMEOUT_DEBIAN" "$QEMU" $QEMU_ARGS -m "$DEBIAN_GUEST_MEMORY" -smp 1 \
+		-nodefaults -display none -serial "file:$dir/kdump-tools.log" "${disks[@]}" \
+		-chardev "socket,id=swtpm,path=$dir/swtpm.sock" \
+		-tpmdev emulator,id=tpm,chardev=swtpm -device tpm-crb,tpmdev=tpm \
+		-kernel "$KERNEL" \
+		-append "console=$CONSOLE root=/dev/vda rw crashkernel=$DEBIAN_GUEST_CRASHKERNEL" ||
+		status=$?
+	kill "$swtpm" 2>/dev/null
+	wait "$swtpm" 2>/dev/null
+	return "$status"
+}
+
+# What the server's boots reported, and what its capture boot's console shows.
+check_server_log() {
+	local log=$1 name uuid
+	collect_checks "$log" kdump-tools-load kdump-tools-verify
+	while read -r name uuid; do
+		expect_line "$log" "unlocked $uuid .* -> /dev/mapper/$name" \
+			"the kdump initrd opened $name under its crypttab name"
+	done < <(server_volumes)
+	expect_line "$log" "saved vmcore in /var/crash/" \
+		"kdump-tools saved the vmcore with makedumpfile"
+	# systemd-cryptsetup's prompt, and cryptroot's in the initrd.
+	if grep -Eq 'Please enter passphrase|Please unlock disk' "$log"; then
+		result fail "nothing asked for a passphrase"
+	else
+		result ok "nothing asked for a passphrase"
+	fi
+	check_kernel_log "$log"
 }
 
 # STORY=1 (make demo): the progress lines tell the story; list failed checks only.
@@ -430,8 +541,9 @@ for ARCH_NAME in "${ARCHES[@]}"; do
 	boot_arch &
 	boot_pids+=($!) boot_arches+=("$ARCH_NAME")
 done
-# The unchanged check is about the matrix config; a debug run does not repeat it.
-[ -n "$KERNEL_VARIANT" ] || for ARCH_NAME in "${ARCHES[@]}"; do
+# The unchanged check is about the matrix config; a debug run does not repeat it, nor
+# does a run of the kdump-tools scenario alone.
+[ -n "$KERNEL_VARIANT" ] || [ "$SCENARIO" = kdump-tools ] || for ARCH_NAME in "${ARCHES[@]}"; do
 	check_unchanged
 done
 finish_boots_while_at 1

@@ -39,7 +39,6 @@ dpkg-deb -x "$DEB" "$TMP/root"
 dpkg-deb -e "$DEB" "$TMP/control"
 for f in usr/sbin/crashkey usr/share/man/man8/crashkey.8.gz usr/lib/crashkey/crashkey-setup \
 	lib/systemd/system/crashkey.service lib/systemd/system/kdump-tools.service.d/crashkey.conf \
-	lib/systemd/system/kdump-tools-dump.service.d/crashkey.conf \
 	usr/share/initramfs-tools/hooks/crashkey \
 	usr/share/initramfs-tools/scripts/init-premount/crashkey etc/default/crashkey; do
 	[ -f "$TMP/root/$f" ]
