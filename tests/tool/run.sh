@@ -1071,6 +1071,40 @@ ck --json status
 expect_json_check reservation true
 end
 
+# kdump-tools' capture boot opens the crypttab volumes as any boot does: one asked
+# for at boot and not handed over would keep the dump waiting for its passphrase.
+if [ -n "$LOOP" ]; then
+	begin "check kdump-boot: a volume asked for at boot fails until it is registered or noauto"
+	no_items
+	mkdir -p "$SYSROOT/etc"
+	printf '# test\nvol\t%s\tnone\tluks,discard\n' "$LOOP" >"$SYSROOT/etc/crypttab"
+	ck status --check
+	expect_rc 5
+	expect_check failed kdump-boot "the kdump boot would wait for the passphrase of vol (/etc/crypttab:2)"
+	ck --json status
+	expect_json_check kdump-boot false
+	fake_item "$UUID" yes
+	ck status
+	expect_check ok kdump-boot "no LUKS volume"
+	no_items
+	printf 'vol UUID=%s - luks,noauto\n' "$UUID" >"$SYSROOT/etc/crypttab"
+	ck status --check
+	expect_rc 0
+	expect_check ok kdump-boot "no LUKS volume"
+	printf 'vol UUID=%s %s luks\n' "$UUID" "$KEYFILE" >"$SYSROOT/etc/crypttab"
+	ck status --check
+	expect_rc 0
+	expect_check ok kdump-boot "no LUKS volume"
+	printf 'vol UUID=%s\n' "$UUID" >"$SYSROOT/etc/crypttab"
+	ck status --check
+	expect_rc 5
+	expect_check failed kdump-boot "passphrase of vol (/etc/crypttab:1)"
+	rm -f "$SYSROOT/etc/crypttab"
+	end
+else
+	skip "check kdump-boot: a volume asked for at boot fails until it is registered or noauto" "no loop device"
+fi
+
 begin "check kdump-tools: n/a when it is not installed"
 ck status --check
 expect_rc 0

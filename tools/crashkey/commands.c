@@ -725,7 +725,10 @@ static const char *yes_no_unknown(int v)
 }
 
 /* The checks of status, in the order they are shown. */
-enum { CHECK_HANDOVER, CHECK_RESERVATION, CHECK_KEXEC_ARGS, NR_CHECKS };
+enum {
+	CHECK_HANDOVER, CHECK_RESERVATION, CHECK_KEXEC_ARGS, CHECK_KDUMP_BOOT,
+	NR_CHECKS
+};
 
 /* What status reports besides the items; -1 where unknown. */
 struct status {
@@ -840,14 +843,80 @@ static void check_handover(struct check *c, const struct status *st,
 			  "keys of all %zu registered volumes", n);
 }
 
-static void run_checks(struct status *st, const struct item *items,
-		       size_t n)
+/* The LUKS UUID of a resolved crypttab entry's volume, or NULL. */
+static const char *entry_uuid(const struct crypttab_entry *e,
+			      const struct luks_devlist *devs)
+{
+	size_t i;
+
+	if (e->header)
+		return e->header_uuid[0] ? e->header_uuid : NULL;
+	for (i = 0; e->device && i < devs->n; i++)
+		if (!strcmp(devs->v[i].path, e->device))
+			return devs->v[i].uuid;
+	return NULL;
+}
+
+static bool registered(const char *uuid, const struct item *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(items[i].uuid, uuid))
+			return true;
+	return false;
+}
+
+/*
+ * kdump-tools' capture boot is a full early boot: systemd opens the crypttab
+ * volumes there as at any boot, and waits (forever, by default) for the
+ * passphrase of one that crashkey did not open. Which LUKS volumes would it
+ * ask for?
+ */
+static void check_kdump_boot(struct check *c, struct luks_devlist *devs,
+			     const struct item *items, size_t n)
+{
+	struct crypttab tab = { 0 };
+	char path[PATH_MAX];
+	const char *uuid;
+	size_t i;
+
+	c->name = "kdump-boot";
+	if (!kdump_sys_path(path, CRYPTTAB_DEFAULT) ||
+	    crypttab_read(path, false, &tab) < 0) {
+		check_set(c, CHECK_NA, "cannot read %s", CRYPTTAB_DEFAULT);
+		return;
+	}
+	/* status scans the devices only where the kernel has the feature. */
+	if (!devs->n && luks_scan(devs) < 0)
+		ck_warn("cannot scan the block devices for LUKS volumes");
+	crypttab_resolve(&tab, devs);
+	check_set(c, CHECK_OK, "no LUKS volume in %s that is opened at boot "
+		  "asks for a passphrase without being handed over",
+		  CRYPTTAB_DEFAULT);
+	for (i = 0; i < tab.n; i++) {
+		if (!tab.v[i].asked_at_boot)
+			continue;
+		uuid = entry_uuid(&tab.v[i], devs);
+		if (!uuid || registered(uuid, items, n))
+			continue;
+		check_fail(c, "the kdump boot would wait for the passphrase of "
+			   "%s (%s:%u), which is not registered: register "
+			   "it, or mark it noauto", tab.v[i].name,
+			   CRYPTTAB_DEFAULT, tab.v[i].line);
+	}
+	crypttab_free(&tab);
+}
+
+static void run_checks(struct status *st, struct luks_devlist *devs,
+		       const struct item *items, size_t n)
 {
 	size_t i;
 
 	check_handover(&st->checks[CHECK_HANDOVER], st, items, n);
 	kdump_check_reservation(&st->checks[CHECK_RESERVATION]);
 	kdump_check_kexec_args(&st->checks[CHECK_KEXEC_ARGS]);
+	check_kdump_boot(&st->checks[CHECK_KDUMP_BOOT], devs, items, n);
 	if (!st->capture)
 		return;
 	/* Its own crash kernel is not what a capture kernel is there for. */
@@ -1013,7 +1082,7 @@ int cmd_status(bool check)
 			n = 0;
 		}
 	}
-	run_checks(&st, items, n);
+	run_checks(&st, &devs, items, n);
 	if (out_opts.json)
 		print_status_json(&st, items, n);
 	else

@@ -21,7 +21,15 @@ struct fields {
 	char *name;
 	char *source;
 	char *header;
+	bool asked_at_boot;
 };
+
+/* Options with which systemd does not open the volume at boot. */
+static bool not_opened_at_boot(const char *opt)
+{
+	return !strcmp(opt, "noauto") || !strcmp(opt, "swap") ||
+	       !strcmp(opt, "tmp") || !strncmp(opt, "tmp=", 4);
+}
 
 /*
  * Debian decodes octal escapes (\040), systemd C-style ones: the name must
@@ -43,18 +51,20 @@ static const char *check_name(const char *name)
 }
 
 /*
- * Finds header= among the comma-separated options; the last one counts,
- * as later options override earlier ones. NULL or why the options are bad.
+ * Finds header= among the comma-separated options (the last one counts, as
+ * later options override earlier ones), and the options that keep a volume
+ * from being opened at boot. NULL or why the options are bad.
  */
-static const char *parse_options(char *options, char **header)
+static const char *parse_options(char *options, struct fields *f)
 {
-	char *opt, *save = NULL;
+	char *opt, *save = NULL, **header = &f->header;
 
-	*header = NULL;
 	for (opt = strtok_r(options, ",", &save); opt;
 	     opt = strtok_r(NULL, ",", &save)) {
 		if (strncmp(opt, HEADER_OPTION, strlen(HEADER_OPTION)) == 0)
 			*header = opt + strlen(HEADER_OPTION);
+		else if (not_opened_at_boot(opt))
+			f->asked_at_boot = false;
 	}
 	if (*header && !**header)
 		return "header= without a file";
@@ -82,9 +92,11 @@ static const char *parse_line(char *line, struct fields *f)
 	f->name = field[0];
 	f->source = field[1];
 	f->header = NULL;
+	f->asked_at_boot = !field[2] || !strcmp(field[2], "none") ||
+			   !strcmp(field[2], "-");
 	why = check_name(f->name);
 	if (!why && field[3])
-		why = parse_options(field[3], &f->header);
+		why = parse_options(field[3], f);
 	if (!why && (has_escape(f->name) || has_escape(f->source) ||
 		     (f->header && has_escape(f->header))))
 		why = "backslash escapes are not supported";
@@ -103,6 +115,7 @@ static int add_entry(struct crypttab *tab, const struct fields *f,
 	e = &tab->v[tab->n];
 	memset(e, 0, sizeof(*e));
 	e->line = line;
+	e->asked_at_boot = f->asked_at_boot;
 	e->name = strdup(f->name);
 	e->source = strdup(f->source);
 	e->header = f->header ? strdup(f->header) : NULL;

@@ -3,7 +3,8 @@
  * /etc/crypttab, as far as unlock needs it: the name the system gives each
  * LUKS volume under /dev/mapper, and where a volume keeps a detached header.
  * Lines are "name source [keyfile [options]]" (crypttab(5)); the key file
- * is of no use here, of the options only header= counts.
+ * only tells whether the volume is asked for at boot, as do the options
+ * noauto, swap and tmp; of the others only header= counts.
  */
 #ifndef CRASHKEY_CRYPTTAB_H
 #define CRASHKEY_CRYPTTAB_H
@@ -21,6 +22,11 @@ struct crypttab_entry {
 	char *name;		/* the mapper name */
 	char *source;		/* as written: UUID=, PARTUUID=, LABEL= or a path */
 	char *header;		/* header= (a detached LUKS header), or NULL */
+	/*
+	 * No key file, and none of noauto, swap, tmp: systemd asks for its
+	 * passphrase at each boot, kdump-tools' capture boot included.
+	 */
+	bool asked_at_boot;
 	unsigned int line;
 	/* Found by crypttab_resolve(), anew for each probe of the devices: */
 	char *device;		/* the source's device, canonical; NULL: not there */

@@ -71,8 +71,7 @@ void check_fail(struct check *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* @path below $CRASHKEY_SYSROOT, into @buf. False if too long. */
-static bool sys_path(char buf[PATH_MAX], const char *path)
+bool kdump_sys_path(char buf[PATH_MAX], const char *path)
 {
 	const char *root = getenv("CRASHKEY_SYSROOT");
 	int n = snprintf(buf, PATH_MAX, "%s%s", root ? root : "", path);
@@ -95,7 +94,7 @@ static int read_line(const char *path, char *buf, size_t size)
 	char full[PATH_MAX];
 	FILE *f;
 
-	if (!sys_path(full, path))
+	if (!kdump_sys_path(full, path))
 		return -ENAMETOOLONG;
 	f = fopen(full, "re");
 	if (!f)
@@ -233,7 +232,7 @@ static void default_file_args(struct kexec_args *a)
 	const char *p, *v;
 	FILE *f;
 
-	if (!sys_path(path, KDUMP_TOOLS_DEFAULT))
+	if (!kdump_sys_path(path, KDUMP_TOOLS_DEFAULT))
 		return;
 	f = fopen(path, "re");
 	if (!f)
@@ -306,7 +305,7 @@ static bool dropin_path(char buf[PATH_MAX], size_t i, const char *name)
 	char rel[PATH_MAX];
 	int n = snprintf(rel, sizeof(rel), "%s/%s", dropin_dirs[i], name);
 
-	return n >= 0 && n < PATH_MAX && sys_path(buf, rel);
+	return n >= 0 && n < PATH_MAX && kdump_sys_path(buf, rel);
 }
 
 /* Whether a directory before dropin_dirs[@i] has a drop-in named @name. */
@@ -344,7 +343,7 @@ static void dropins_args(struct kexec_args *a)
 	int j, n;
 
 	for (i = 0; i < ARRAY_SIZE(dropin_dirs); i++) {
-		if (!sys_path(dir, dropin_dirs[i]))
+		if (!kdump_sys_path(dir, dropin_dirs[i]))
 			continue;
 		n = scandir(dir, &ents, only_conf, alphasort);
 		for (j = 0; j < n; j++) {
@@ -387,7 +386,7 @@ static int efivar_byte(const char *name)
 	struct dirent **ents;
 	int i, n, fd, v = -1;
 
-	if (!sys_path(dir, EFIVARS))
+	if (!kdump_sys_path(dir, EFIVARS))
 		return -1;
 	n = scandir(dir, &ents, NULL, alphasort);
 	for (i = 0; i < n; i++) {
@@ -433,7 +432,7 @@ void kdump_check_kexec_args(struct check *c)
 	struct stat st;
 
 	c->name = "kdump-tools";
-	if (!sys_path(path, KDUMP_CONFIG) || stat(path, &st) < 0) {
+	if (!kdump_sys_path(path, KDUMP_CONFIG) || stat(path, &st) < 0) {
 		check_set(c, CHECK_NA, "kdump-tools is not installed (no %s)",
 			  KDUMP_CONFIG);
 		return;

@@ -13,6 +13,9 @@
 #ifndef CRASHKEY_KDUMP_H
 #define CRASHKEY_KDUMP_H
 
+#include <limits.h>
+#include <stdbool.h>
+
 /* One check of status: a verdict and one line saying why. */
 enum check_verdict {
 	CHECK_NA,	/* not applicable, or not known: JSON null */
@@ -35,6 +38,9 @@ void check_set(struct check *c, enum check_verdict verdict,
  */
 void check_fail(struct check *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* @path below $CRASHKEY_SYSROOT (tests), into @buf. False if too long. */
+bool kdump_sys_path(char buf[PATH_MAX], const char *path);
 
 /* 1 if a crash kernel is loaded, 0 if not, -1 if unknown. */
 int kdump_crash_loaded(void);
