@@ -329,6 +329,16 @@ static void report_token_error(const char *path, int err)
 	}
 }
 
+/* A passphrase or PIN (@what) for @path, from where the options say. */
+static bool read_secret(const struct add_args *args, const char *what,
+			const char *path, struct secret *s)
+{
+	char prompt[300];
+
+	snprintf(prompt, sizeof(prompt), "Enter %s for %s: ", what, path);
+	return secret_read_passphrase(s, args->source, args->key_file, prompt);
+}
+
 /*
  * The volume key through a LUKS2 token. A token that wants a PIN (-ENOANO)
  * gets one, read the way a passphrase is read.
@@ -336,19 +346,15 @@ static void report_token_error(const char *path, int err)
 static int vk_from_token(const struct add_args *args, struct crypt_device *cd,
 			 const char *path, struct secret *vk)
 {
-	int token = args->token_id;
 	struct secret pin = { 0 };
-	char prompt[300];
 	int ret;
 
-	ret = luks_token_key(cd, token, args->token_type, NULL, vk);
+	ret = luks_token_key(cd, args->token_id, args->token_type, NULL, vk);
 	if (ret == -ENOANO) {
-		snprintf(prompt, sizeof(prompt), "Enter token PIN for %s: ",
-			 path);
-		if (!secret_read_passphrase(&pin, args->source,
-					    args->key_file, prompt))
+		if (!read_secret(args, "token PIN", path, &pin))
 			return -EINVAL;
-		ret = luks_token_key(cd, token, args->token_type, &pin, vk);
+		ret = luks_token_key(cd, args->token_id, args->token_type,
+				     &pin, vk);
 		secret_free(&pin);
 	}
 	if (ret < 0)
@@ -361,16 +367,13 @@ static int get_volume_key(const struct add_args *args, struct crypt_device *cd,
 			  const char *path, struct secret *vk)
 {
 	struct secret pass = { 0 };
-	char prompt[300];
 	int ret;
 
 	if (args->vk_keyring)
 		return vk_from_keyring(cd, path, args->vk_keyring, vk);
 	if (args->token)
 		return vk_from_token(args, cd, path, vk);
-	snprintf(prompt, sizeof(prompt), "Enter passphrase for %s: ", path);
-	if (!secret_read_passphrase(&pass, args->source, args->key_file,
-				    prompt))
+	if (!read_secret(args, "passphrase", path, &pass))
 		return -EINVAL;
 	ret = luks_derive_key(cd, &pass, vk);
 	secret_free(&pass);
