@@ -35,8 +35,9 @@ PACKAGES+=,libcryptsetup12,libkeyutils1,libjson-c5,libblkid1,libuuid1
 PACKAGES+=,libtss2-esys-3.0.2-0,libtss2-mu0,libtss2-rc0
 CACHE=$CRASHKEY_CACHE/debian-guest/$DEB_ARCH
 BASE=$CACHE/base
-# The server's encrypted volumes (its crypttab): /var/crash, and one with a TPM2 token.
-VOLUMES="crashdump tpmdata"
+# The server's encrypted volumes, by their crypttab names: /var/crash, and one with a
+# TPM2 token.
+VOLUMES=$(awk '!/^#/ && NF >= 2 { print $1 }' "$GUEST_FILES/etc/crypttab")
 
 # ---- the Debian system, as debootstrap leaves it --------------------------------
 base_system() {

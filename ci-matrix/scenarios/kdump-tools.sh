@@ -20,8 +20,10 @@ set -u
 # shellcheck source=ci-matrix/guest/lib.sh
 . /usr/local/lib/crashkey-e2e/lib.sh
 
-UUID=5f0c7a4e-2b1d-4c3e-9a8f-6d5e4c3b2a10
-TPM_UUID=9b3e1d7c-6a5f-4e2d-8c1b-0a9f8e7d6c5b
+# The volumes' LUKS UUIDs, from the crypttab the runner formats them by.
+crypttab_uuid() { awk -v name="$1" '$1 == name { sub(/^UUID=/, "", $2); print $2 }' /etc/crypttab; }
+UUID=$(crypttab_uuid crashdump)
+TPM_UUID=$(crypttab_uuid tpmdata)
 CONFIGFS=/sys/kernel/config/crash_dm_crypt_keys
 # The crashed boot's id, on the root filesystem: the next normal boot verifies, whether
 # or not the dump and its volume made it.
