@@ -421,7 +421,7 @@ boot_server() {
 	timeout "$TIMEOUT_DEBIAN" "$QEMU" $QEMU_ARGS -m "$DEBIAN_GUEST_MEMORY" -smp 1 \
 		-nodefaults -display none -serial "file:$dir/kdump-tools.log" "${disks[@]}" \
 		-chardev "socket,id=swtpm,path=$dir/swtpm.sock" \
-		-tpmdev emulator,id=tpm,chardev=swtpm -device tpm-crb,tpmdev=tpm \
+		-tpmdev emulator,id=tpm,chardev=swtpm -device "$DEBIAN_GUEST_TPM,tpmdev=tpm" \
 		-kernel "$KERNEL" \
 		-append "console=$CONSOLE root=/dev/vda rw crashkernel=$DEBIAN_GUEST_CRASHKERNEL" ||
 		status=$?
