@@ -19,6 +19,7 @@ cleanup() {
 		CRASHKEY_CONFIGFS=$TMP/configfs "$TMP/root/usr/sbin/crashkey" -q remove "$uuid" \
 			>/dev/null 2>&1
 	done
+	[ -z "${KEYDEV:-}" ] || losetup -d "$KEYDEV"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -84,6 +85,15 @@ if ! { volume keyed && volume padded && volume asked && volume broken &&
 	exit 1
 fi
 truncate -s 4M "$TMP/plain.img"
+# A key file on another device (crypttab's FILE:DEVICE): an ext2 image on a loop device,
+# named by its UUID.
+KEYDEV_UUID=$(cat /proc/sys/kernel/random/uuid)
+if ! { mkdir -p "$TMP/keydev/keys" && cp "$TMP/keyfile" "$TMP/keydev/keys/ondev.key" &&
+	mke2fs -q -t ext2 -U "$KEYDEV_UUID" -d "$TMP/keydev" "$TMP/keydev.img" 4M >/dev/null &&
+	KEYDEV=$(losetup -f --show "$TMP/keydev.img") && volume ondev; }; then
+	echo "Bail out! cannot make the key device"
+	exit 1
+fi
 uuid() { cryptsetup luksUUID "$1"; }
 cat > "$CRASHKEY_CRYPTTAB" <<CRYPTTAB
 # name	source	key file	options
@@ -93,6 +103,8 @@ asked	$TMP/asked.img	none	luks
 hdr	$TMP/hdr.img	$TMP/keyfile	luks,header=$TMP/hdr.luks
 broken	$TMP/broken.img	$TMP/keyfile.padded
 swap	$TMP/plain.img	/dev/urandom	swap,cipher=aes-xts-plain64
+ondev	$TMP/ondev.img	/keys/ondev.key:UUID=$KEYDEV_UUID	luks
+nodev	$TMP/ondev.img	/keys/ondev.key:UUID=$(cat /proc/sys/kernel/random/uuid)	luks
 CRYPTTAB
 
 # setup VOLUMES: run crashkey-setup with CRASHKEY_VOLUMES=VOLUMES; its output in OUT.
@@ -129,6 +141,14 @@ setup asked && registered "$TMP/asked.img" && [ -e "$TMP/asked.log" ]
 tap $? "no key file, a token that cannot open it: the passphrase is asked" "$OUT"
 setup hdr && registered "$TMP/hdr.luks"
 tap $? "a detached header (header=): registered under the header's UUID" "$OUT"
+export TMPDIR=$TMP
+setup ondev && registered "$TMP/ondev.img" && ! grep -q "^$KEYDEV " /proc/mounts &&
+	[ -z "$(find "$TMP" -maxdepth 1 -name 'crashkey-keydev.*')" ]
+tap $? "a key file on another device (FILE:UUID=): read, then unmounted" "$OUT"
+setup nodev
+status=$?
+[ "$status" = 1 ] && [[ $OUT == *"nodev: its key file's device UUID="*" is not there"* ]]
+tap $? "a key file on a device that is not there: said so, exit 1" "status $status: $OUT"
 rm -rf "${CRASHKEY_CONFIGFS:?}"/*
 setup "broken nosuch keyed"
 status=$?
@@ -140,8 +160,8 @@ rm -rf "${CRASHKEY_CONFIGFS:?}"/*
 setup all
 status=$?
 items=$(find "$CRASHKEY_CONFIGFS" -mindepth 1 -maxdepth 1 | wc -l)
-[ "$status" = 1 ] && [ "$items" = 4 ] && [[ $OUT != *swap* ]] && registered "$TMP/hdr.luks"
-tap $? "all: every LUKS entry but the broken one (4), not the swap; exit 1" \
+[ "$status" = 1 ] && [ "$items" = 5 ] && [[ $OUT != *swap* ]] && registered "$TMP/hdr.luks"
+tap $? "all: every LUKS entry but the broken one and nodev (5), not the swap; exit 1" \
 	"status $status, $items items: $OUT"
 ! grep -rqi "$(od -An -tx1 "$TMP/keyfile" | tr -d ' \n' | head -c 16)" <<<"$OUT"
 tap $? "no key bytes in what it prints"
