@@ -7,6 +7,9 @@
 #   make check-arch ARCH=arm64    only the QEMU matrix of one arch (CI's per-arch jobs)
 #   make check-debug              the scenario on KASAN/kmemleak/lockdep kernels, with
 #                                 STRESS_LOADS (200) loads under churn, for DEBUG_ARCHES
+#   make bench [BENCH_ARCHES=...]  the smallest crashkernel= with crashkey, with the
+#                                 passphrase and unencrypted, by bisection in QEMU; the
+#                                 tables in $(CRASHKEY_CACHE)/bench (docs/bench.md)
 #   make deb                      the crashkey Debian package (tools/debian), checked by
 #                                 lintian, in $(CRASHKEY_CACHE)/build/deb
 #
@@ -18,10 +21,11 @@ ARCH ?= x86_64
 # the shortest boots (s390x crashes at three placements; x86_64 also hibernates).
 CHECK_ARCHES ?= s390x x86_64 ppc64le arm64
 DEBUG_ARCHES ?= x86_64 arm64
+BENCH_ARCHES ?= x86_64
 CRASHKEY_CACHE ?= /var/cache/crashkey
 export CRASHKEY_CACHE
 
-.PHONY: demo check check-host check-arch check-debug deb deps kernel
+.PHONY: demo check check-host check-arch check-debug bench deb deps kernel
 
 demo: ARCHES = $(ARCH)
 demo: deps
@@ -42,6 +46,11 @@ check-arch: deps
 check-debug: ARCHES = $(DEBUG_ARCHES)
 check-debug: deps
 	KERNEL_VARIANT=debug ci-matrix/run.sh $(DEBUG_ARCHES)
+
+bench: ARCHES = $(BENCH_ARCHES)
+bench: deps
+	ci-matrix/run.sh -s bench $(BENCH_ARCHES); status=$$?; \
+		ci-matrix/bench-report.py $(CRASHKEY_CACHE)/bench . && exit $$status
 
 deb: ARCHES = x86_64
 deb: deps

@@ -17,11 +17,12 @@ ARCH_NAME=${2:-}
 [ -n "$ARCH_NAME" ] || usage
 load_arch "$ARCH_NAME"
 
-# Guest programs, with everything they depend on; headers and link-time .so files of
-# the libraries crashkey is built against, without their closure (the runtime libraries
-# are in cryptsetup-bin's closure); libssl-dev for the libcrypto.a that the blob unit tests
-# link statically to run under qemu-user.
-PACKAGES="busybox-static cryptsetup-bin keyutils kexec-tools"
+# Guest programs, with everything they depend on (makedumpfile only in the bench's
+# guest); headers and link-time .so files of the libraries crashkey is built against,
+# without their closure (the runtime libraries are in cryptsetup-bin's closure);
+# libssl-dev for the libcrypto.a that the blob unit tests link statically to run under
+# qemu-user.
+PACKAGES="busybox-static cryptsetup-bin keyutils kexec-tools makedumpfile"
 DEV_PACKAGES="libcryptsetup-dev libkeyutils-dev uuid-dev libblkid-dev libjson-c-dev libssl-dev"
 DEBS=$CRASHKEY_CACHE/debs/$DEB_ARCH
 UNPACKED=$CRASHKEY_CACHE/unpacked/$DEB_ARCH

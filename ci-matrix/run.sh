@@ -13,6 +13,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../cross-build/lib.sh"
 . "$(dirname "$0")/results.sh"
+. "$(dirname "$0")/bench.sh"
 
 SCENARIO=crash-unlock
 if [ "${1:-}" = -s ]; then
@@ -84,10 +85,14 @@ run_blob_tests_on_target() {
 # are unchanged (a warm run) is kept: assembling and compressing costs a minute per arch.
 assemble_guest() {
 	local root=$WORK/root bin=$WORK/bin env key
+	local -a binaries=("$bin/crashkey" "$bin/elfcheck" "$bin/keyscan")
+	# The bench's capture kernel saves the dump as kdump-tools does.
+	[ "$SCENARIO" != bench ] ||
+		binaries+=("$CRASHKEY_CACHE/unpacked/$DEB_ARCH/usr/sbin/makedumpfile")
 	env=$(printf '%s\n' "CONSOLE=$CONSOLE" "CAPTURE_CMDLINE=\"$CAPTURE_CMDLINE\"" \
 		"HANDOVER=$HANDOVER" "HIBERNATION=$HIBERNATION" "CRASHKERNEL=$CRASHKERNEL" \
 		"CPUS=$SMP" "MEMORY_HOTADD=$MEMORY_HOTADD")
-	key=$({ echo "$env"; cat "$KERNEL" "$bin/crashkey" "$bin/elfcheck" "$bin/keyscan" \
+	key=$({ echo "$env"; cat "$KERNEL" "${binaries[@]}" \
 		"$CRASHKEY_CACHE/unpacked/$DEB_ARCH/.debs" "$CRASHKEY_TOP/ci-matrix/rootfs.sh" \
 		"$CRASHKEY_TOP/ci-matrix/guest/init" "$CRASHKEY_TOP/ci-matrix/guest/lib.sh" \
 		"$CRASHKEY_TOP/ci-matrix/scenarios/$SCENARIO.sh"; } | sha256sum) || return
@@ -95,8 +100,8 @@ assemble_guest() {
 		return
 	fi
 	rm -f "$WORK/guest.key"
-	"$CRASHKEY_TOP/ci-matrix/rootfs.sh" assemble "$ARCH_NAME" "$root" "$bin/crashkey" \
-		"$bin/elfcheck" "$bin/keyscan" || return
+	"$CRASHKEY_TOP/ci-matrix/rootfs.sh" assemble "$ARCH_NAME" "$root" "${binaries[@]}" ||
+		return
 	install -m 0755 "$CRASHKEY_TOP/ci-matrix/guest/init" "$root/init"
 	mkdir -p "$root/etc/crashkey"
 	cp "$CRASHKEY_TOP/ci-matrix/guest/lib.sh" "$root/etc/crashkey/lib.sh"
@@ -256,6 +261,8 @@ prepare_arch() {
 	load_arch "$ARCH_NAME"
 	load_matrix_facts
 	WORK=$CRASHKEY_CACHE/run/$ARCH_NAME${BUILD_TAG:+-$BUILD_TAG}
+	# The bench's guest is another image (makedumpfile in its capture initrd).
+	[ "$SCENARIO" != bench ] || WORK+=-bench
 	mkdir -p "$WORK"
 
 	say "building the kernel"
@@ -296,18 +303,24 @@ check_unchanged() {
 # the arch's placements, then the tamper cycle (a blob changed after its digest).
 boot_arch() {
 	T_CRASH='' T_KEXEC='' T_VERIFY=''
-	if [ "$SCENARIO" != kdump-tools ]; then
+	case "$SCENARIO" in
+	bench) bench_arch ;;
+	kdump-tools)
+		if [ -n "${DEBIAN_GUEST_MEMORY:-}" ]; then
+			kdump_tools_cycle
+		else
+			result fail "this arch has the kdump-tools end-to-end run (DEBIAN_GUEST_MEMORY)"
+		fi ;;
+	*)
 		for PLACEMENT in ${CRASH_PLACEMENTS:-random} tampered; do
 			crash_cycle
 		done
-	fi
-	# Debug kernels run the crash-unlock scenario only: their checkers watch the kernel
-	# code, which the kdump-tools run drives no differently.
-	if [ -n "${DEBIAN_GUEST_MEMORY:-}" ] && [ -z "$KERNEL_VARIANT" ]; then
-		kdump_tools_cycle
-	elif [ "$SCENARIO" = kdump-tools ]; then
-		result fail "this arch has the kdump-tools end-to-end run (DEBIAN_GUEST_MEMORY)"
-	fi
+		# Debug kernels run the crash-unlock scenario only: their checkers watch the
+		# kernel code, which the kdump-tools run drives no differently.
+		if [ -n "${DEBIAN_GUEST_MEMORY:-}" ] && [ -z "$KERNEL_VARIANT" ]; then
+			kdump_tools_cycle
+		fi ;;
+	esac
 	# "-" for what did not run (-s kdump-tools): read splits at runs of tabs.
 	local tc=${T_CRASH#/} tx=${T_KEXEC#/} tv=${T_VERIFY#/}
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ARCH_NAME" "${T_KERNEL:--}" "${T_GUEST:--}" \
@@ -552,7 +565,7 @@ for ARCH_NAME in "${ARCHES[@]}"; do
 done
 # The unchanged check is about the matrix config; a debug run does not repeat it, nor
 # does a run of the kdump-tools scenario alone.
-[ -n "$KERNEL_VARIANT" ] || [ "$SCENARIO" = kdump-tools ] || for ARCH_NAME in "${ARCHES[@]}"; do
+[ -n "$KERNEL_VARIANT" ] || [ "$SCENARIO" != crash-unlock ] || for ARCH_NAME in "${ARCHES[@]}"; do
 	check_unchanged
 done
 finish_boots_while_at 1

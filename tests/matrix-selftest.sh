@@ -205,7 +205,34 @@ test_finish_boots() {
 	expect_verdict "an arch whose boots all ran passes" 0
 }
 
+# make bench's tables (ci-matrix/bench-report.py) from made-up results of one arch.
+test_bench_report() {
+	local dir=$SCRATCH/cache/bench json
+	mkdir -p "$dir"
+	if "$TOP/ci-matrix/bench-report.py" "$dir" "$TOP" > /dev/null 2>&1; then
+		tap 0 "bench report: no results is an error"
+	else
+		tap 1 "bench report: no results is an error"
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\n' crashkey 140 800 3000 11 passphrase 1210 52000 3000 11 \
+		plain 120 0 3000 11 > "$dir/testarch.tsv"
+	"$TOP/ci-matrix/bench-report.py" "$dir" "$TOP" > /dev/null ||:
+	json=$([ -f "$dir/bench.json" ] && python3 -c 'import json, sys
+s = json.load(open(sys.argv[1]))["arches"]["testarch"]["summary"]
+print(s["passphrase_over_crashkey"], s["crashkey_minus_plain_mib"], s["open_passphrase_over_crashkey"])' \
+			"$dir/bench.json") || json=
+	tap "$([ "${json:-}" = "8.64 20 65.0" ] && echo 1 || echo 0)" \
+		"bench report: passphrase/crashkey 8.64, crashkey-plain 20 MiB, open 65.0 (${json:-none})"
+	if grep -qxF '| testarch | 140 MiB | 1210 MiB | 120 MiB | 8.64 | 20 MiB | 800 ms | 52000 ms | 65.0 |' \
+		"$dir/bench.md" 2>/dev/null; then
+		tap 1 "bench report: the markdown row"
+	else
+		tap 0 "bench report: the markdown row"
+	fi
+}
+
 test_stages
+test_bench_report
 test_kunit
 test_tap
 test_suite_verdicts

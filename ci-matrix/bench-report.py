@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""The tables of make bench, from the per-arch results of ci-matrix/bench.sh.
+
+    ci-matrix/bench-report.py BENCH_DIR TOP
+
+Reads BENCH_DIR/<arch>.tsv ("way MiB open_ms dump_bytes trials" per line) and writes
+BENCH_DIR/bench.json and BENCH_DIR/bench.md: the smallest crashkernel= per arch and way,
+the ratio passphrase / crashkey, the difference crashkey - plain, the time to open the
+volume in the capture kernel, with the machine, the versions and the commit.
+"""
+import glob
+import json
+import os
+import platform
+import subprocess
+import sys
+
+WAYS = ("crashkey", "passphrase", "plain")
+
+
+def run(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def machine():
+    model = None
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    return {"cpus": os.cpu_count(), "cpu": model, "memory_mib": mem_kib // 1024,
+            "host_kernel": platform.release()}
+
+
+def deb_version(cache, deb_arch, package):
+    debs = glob.glob(os.path.join(cache, "debs", deb_arch, package + "_*.deb"))
+    return debs and os.path.basename(debs[0]).split("_")[1] or None
+
+
+def versions(cache, arches):
+    qemu = {}
+    for arch in arches:
+        name = {"arm64": "aarch64", "ppc64le": "ppc64"}.get(arch, arch)
+        out = run("qemu-system-" + name, "--version")
+        qemu[arch] = out.splitlines()[0] if out else None
+    kernel = run("make", "-s", "-C", os.path.join(cache, "tree"), "kernelversion")
+    return {"kernel": kernel, "qemu": qemu,
+            "cryptsetup": deb_version(cache, "amd64", "cryptsetup-bin"),
+            "makedumpfile": deb_version(cache, "amd64", "makedumpfile")}
+
+
+def commit(top):
+    rev = run("git", "-C", top, "rev-parse", "--short", "HEAD")
+    dirty = run("git", "-C", top, "status", "--porcelain", "--untracked-files=no")
+    return rev and rev + ("-dirty" if dirty else "")
+
+
+def read_arch(path):
+    ways = {}
+    with open(path) as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) == 5 and fields[0] in WAYS:
+                mib, open_ms, dump_bytes, trials = map(int, fields[1:])
+                ways[fields[0]] = {"crashkernel_mib": mib, "open_ms": open_ms,
+                                   "dump_bytes": dump_bytes, "boots": trials}
+    return ways
+
+
+def summarize(ways):
+    a, b, c = (ways.get(w) for w in WAYS)
+    out = {}
+    if a and b:
+        out["passphrase_over_crashkey"] = round(b["crashkernel_mib"] / a["crashkernel_mib"], 2)
+        if a["open_ms"]:
+            out["open_passphrase_over_crashkey"] = round(b["open_ms"] / a["open_ms"], 1)
+    if a and c:
+        out["crashkey_minus_plain_mib"] = a["crashkernel_mib"] - c["crashkernel_mib"]
+    return out
+
+
+def cell(value, unit=""):
+    return "-" if value is None else f"{value}{unit}"
+
+
+def markdown(report):
+    lines = [
+        "| arch | crashkey | passphrase (Argon2id, 1 GiB) | unencrypted | passphrase / crashkey "
+        "| crashkey - unencrypted | open: crashkey | open: passphrase | ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for arch, r in report["arches"].items():
+        w, s = r["ways"], r["summary"]
+        mib = [cell(w.get(x, {}).get("crashkernel_mib"), " MiB") for x in WAYS]
+        ms = [cell(w.get(x, {}).get("open_ms"), " ms") for x in ("crashkey", "passphrase")]
+        lines.append(f"| {arch} | {mib[0]} | {mib[1]} | {mib[2]} | "
+                     f"{cell(s.get('passphrase_over_crashkey'))} | "
+                     f"{cell(s.get('crashkey_minus_plain_mib'), ' MiB')} | {ms[0]} | {ms[1]} | "
+                     f"{cell(s.get('open_passphrase_over_crashkey'))} |")
+    m, v = report["machine"], report["versions"]
+    lines += [
+        "",
+        f"Smallest `crashkernel=` with which the capture kernel saved a complete dump "
+        f"(`makedumpfile -d 31`), to {report['resolution_mib']} MiB; the time to open the "
+        f"dump volume in the capture kernel. Commit {report['commit']}; Linux "
+        f"{v['kernel']}, cryptsetup {v['cryptsetup']}, makedumpfile {v['makedumpfile']}; "
+        f"QEMU TCG on {m['cpus']} CPUs ({m['cpu']}), {m['memory_mib']} MiB.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    bench_dir, top = sys.argv[1], sys.argv[2]
+    cache = os.path.dirname(os.path.abspath(bench_dir))
+    arches = {}
+    for path in sorted(glob.glob(os.path.join(bench_dir, "*.tsv"))):
+        ways = read_arch(path)
+        arches[os.path.basename(path)[:-4]] = {"ways": ways, "summary": summarize(ways)}
+    if not arches:
+        sys.exit(f"bench-report: no results in {bench_dir}")
+    resolution = int(os.environ.get("BENCH_RESOLUTION", "1"))
+    report = {"commit": commit(top), "machine": machine(),
+              "versions": versions(cache, arches), "resolution_mib": resolution,
+              "arches": arches}
+    with open(os.path.join(bench_dir, "bench.json"), "w") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(bench_dir, "bench.md"), "w") as f:
+        f.write(markdown(report))
+    sys.stdout.write(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
