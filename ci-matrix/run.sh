@@ -88,7 +88,7 @@ assemble_guest() {
 	local -a binaries=("$bin/crashkey" "$bin/elfcheck" "$bin/keyscan")
 	# The bench's capture kernel saves the dump as kdump-tools does.
 	[ "$SCENARIO" != bench ] ||
-		binaries+=("$CRASHKEY_CACHE/unpacked/$DEB_ARCH/usr/sbin/makedumpfile")
+		binaries+=("$CRASHKEY_CACHE/unpacked/$DEB_ARCH/usr/bin/makedumpfile")
 	env=$(printf '%s\n' "CONSOLE=$CONSOLE" "CAPTURE_CMDLINE=\"$CAPTURE_CMDLINE\"" \
 		"HANDOVER=$HANDOVER" "HIBERNATION=$HIBERNATION" "CRASHKERNEL=$CRASHKERNEL" \
 		"CPUS=$SMP" "MEMORY_HOTADD=$MEMORY_HOTADD")
@@ -494,7 +494,8 @@ report() {
 			read -r _ tk tg tc tx tv < <(grep "^$arch	" "$TIMINGS" ||
 				echo "- - - - - -")
 		fi
-		printf '%-8s %-12s %5ss %5ss %-12s %-9s %-9s %6s %6s\n' "$arch" "$SCENARIO" "$tk" "$tg" \
+		printf '%-8s %-12s %6s %6s %-12s %-9s %-9s %6s %6s\n' "$arch" "$SCENARIO" \
+			"$(seconds "$tk")" "$(seconds "$tg")" \
 			"$(seconds "$tc")" "$(seconds "$tx")" "$(seconds "$tv")" \
 			"$(grep -c "^$arch	ok	" "$RESULTS" || true)" \
 			"$(grep -c "^$arch	fail	" "$RESULTS" || true)"
