@@ -44,18 +44,12 @@ bench_disks() {	# bench_disks WAY
 		dd of="$WORK/disk1.img" bs=512 seek=1 conv=notrunc status=none
 }
 
-# What the guest wrote onto disk0, as a file: the flattened dump turned back into ELF.
-bench_read_dump() {	# bench_read_dump WAY OUT
-	local dev=$WORK/disk0.img name=crashkey-bench-$$ status=0
-	if [ "$1" != plain ]; then
-		cryptsetup open --type luks2 --volume-key-file "$WORK/bench/volume.key" \
-			--readonly "$WORK/disk0.img" "$name" || return
-		dev=/dev/mapper/$name
-	fi
-	rm -f "$2"
-	makedumpfile -R "$2" < "$dev" > /dev/null 2>&1 || status=$?
-	[ "$1" = plain ] || cryptsetup close "$name"
-	return "$status"
+# What the guest wrote onto the unencrypted disk0, as a file: the flattened dump turned
+# back into ELF. (The encrypted ways are read back in the guest: this host has no
+# device-mapper.)
+bench_read_dump() {	# bench_read_dump OUT
+	rm -f "$1"
+	makedumpfile -R "$1" < "$WORK/disk0.img" > /dev/null 2>&1
 }
 
 # A complete ELF core dump: type CORE, every PT_LOAD's bytes inside the file.
@@ -75,15 +69,16 @@ elf_core_complete() {	# elf_core_complete FILE
 bench_trial() {	# bench_trial WAY MIB
 	local way=$1 mib=$2 log=$WORK/bench/$1-$2.log status=0
 	BENCH_TRIALS=$((BENCH_TRIALS + 1))
-	CRASHKERNEL=${mib}M EXTRA_CMDLINE="crashkey.bench=$way" \
+	# nokaslr: where KASLR put the first kernel decided whether a large reservation fit.
+	CRASHKERNEL=${mib}M EXTRA_CMDLINE="nokaslr crashkey.bench=$way" \
 		boot "$log" "$BENCH_TIMEOUT" setup || status=$?
 	BENCH_LINE=$(tr -d '\r' < "$log" | sed -n 's/^crashkey-bench: //p' | tail -n 1)
 	if [[ $BENCH_LINE != ok* ]]; then
 		say "bench $way crashkernel=${mib}M: ${BENCH_LINE:-no result (QEMU status $status)}"
 		return 1
 	fi
-	if ! bench_read_dump "$way" "$WORK/bench/dump.elf" ||
-		! elf_core_complete "$WORK/bench/dump.elf"; then
+	if [ "$way" = plain ] && { ! bench_read_dump "$WORK/bench/dump.elf" ||
+		! elf_core_complete "$WORK/bench/dump.elf"; }; then
 		say "bench $way crashkernel=${mib}M: the guest said ok, the dump is not complete"
 		return 1
 	fi

@@ -9,9 +9,8 @@
 # defaults on the host, or blank for plain), vdb the secrets a real server would have
 # (the passphrase in its first sector, the volume key in its second). The capture
 # kernel saves the dump as kdump-tools does (makedumpfile -d 31, here as ELF in
-# makedumpfile's flattened format, straight onto the volume) and says
+# makedumpfile's flattened format, straight onto the volume), reads it back, and says
 #   crashkey-bench: ok open_ms=N dump_bytes=N   or   crashkey-bench: fail WHY
-# The runner reads the dump back on the host before it counts an ok.
 
 # shellcheck source=/dev/null
 . /etc/crashkey/arch.env
@@ -68,6 +67,30 @@ open_dump_volume() {	# open_dump_volume MODE: the device to write the dump to, o
 	esac
 }
 
+# makedumpfile's stream goes onto the volume and, through a FIFO, into sha256sum; read
+# back from the volume after the page cache is dropped, it must hash the same.
+save_dump() {	# save_dump DEVICE: "BYTES" on stdout, or "fail WHY"
+	mkfifo /tmp/stream
+	sha256sum < /tmp/stream > /tmp/stream.sum &
+	{ makedumpfile -E -F -d 31 /proc/vmcore 2> /tmp/makedumpfile.log
+	  echo $? > /tmp/makedumpfile.status; } |
+		tee /tmp/stream | dd of="$1" bs=1M conv=fsync 2> /tmp/dd.log
+	wait
+	if [ "$(cat /tmp/makedumpfile.status)" != 0 ]; then
+		echo "fail makedumpfile: $(tail -n 1 /tmp/makedumpfile.log)"
+		return
+	fi
+	bytes=$(sed -n 's/^\([0-9]*\) bytes .*/\1/p' /tmp/dd.log)
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	if [ -z "$bytes" ] || [ "$(head -c "$bytes" "$1" | sha256sum | cut -d' ' -f1)" != \
+		"$(cut -d' ' -f1 /tmp/stream.sum)" ]; then
+		echo "fail the volume does not give back what makedumpfile wrote ($(tail -n 1 /tmp/dd.log))"
+		return
+	fi
+	echo "$bytes"
+}
+
 stage_capture() {
 	mode=$(bench_mode)
 	t0=$(now_ms)
@@ -77,10 +100,9 @@ stage_capture() {
 	fi
 	open_ms=$(($(now_ms) - t0))
 	step "dump volume open ($mode) in ${open_ms} ms; makedumpfile -d 31"
-	if ! makedumpfile -E -F -d 31 /proc/vmcore 2> /tmp/makedumpfile.log |
-		dd of="$dev" bs=1M conv=fsync 2> /tmp/dd.log; then
-		bench "fail makedumpfile: $(tail -n 1 /tmp/makedumpfile.log) $(tail -n 1 /tmp/dd.log)"
-		return
-	fi
-	bench "ok open_ms=$open_ms dump_bytes=$(sed -n 's/^\([0-9]*\) bytes .*/\1/p' /tmp/dd.log)"
+	saved=$(save_dump "$dev")
+	case "$saved" in
+	fail*) bench "$saved" ;;
+	*) bench "ok open_ms=$open_ms dump_bytes=$saved" ;;
+	esac
 }
