@@ -67,11 +67,12 @@ open_dump_volume() {	# open_dump_volume MODE: the device to write the dump to, o
 	esac
 }
 
-# makedumpfile's stream goes onto the volume and, through a FIFO, into sha256sum; read
-# back from the volume after the page cache is dropped, it must hash the same.
+# makedumpfile's stream goes onto the volume and, through FIFOs, into sha256sum and wc;
+# read back from the volume after the page cache is dropped, it must hash the same.
 save_dump() {	# save_dump DEVICE: "BYTES" on stdout, or "fail WHY"
-	mkfifo /tmp/stream
-	sha256sum < /tmp/stream > /tmp/stream.sum &
+	mkfifo /tmp/stream /tmp/count
+	wc -c < /tmp/count > /tmp/stream.bytes &
+	tee /tmp/count < /tmp/stream | sha256sum > /tmp/stream.sum &
 	{ makedumpfile -E -F -d 31 /proc/vmcore 2> /tmp/makedumpfile.log
 	  echo $? > /tmp/makedumpfile.status; } |
 		tee /tmp/stream | dd of="$1" bs=1M conv=fsync 2> /tmp/dd.log
@@ -80,12 +81,12 @@ save_dump() {	# save_dump DEVICE: "BYTES" on stdout, or "fail WHY"
 		echo "fail makedumpfile: $(tail -n 1 /tmp/makedumpfile.log)"
 		return
 	fi
-	bytes=$(sed -n 's/^\([0-9]*\) bytes .*/\1/p' /tmp/dd.log)
+	bytes=$(tr -d ' ' < /tmp/stream.bytes)
 	sync
 	echo 3 > /proc/sys/vm/drop_caches
 	if [ -z "$bytes" ] || [ "$(head -c "$bytes" "$1" | sha256sum | cut -d' ' -f1)" != \
 		"$(cut -d' ' -f1 /tmp/stream.sum)" ]; then
-		echo "fail the volume does not give back what makedumpfile wrote ($(tail -n 1 /tmp/dd.log))"
+		echo "fail the volume does not give back the ${bytes:-?} bytes makedumpfile wrote"
 		return
 	fi
 	echo "$bytes"
