@@ -55,11 +55,11 @@ crash_size_mib() { echo $(($(cat /sys/kernel/kexec_crash_size) / 1048576)); }
 open_dump_volume() {	# open_dump_volume MODE: the device to write the dump to, on stdout
 	case "$1" in
 	crashkey)
-		crashkey unlock > /dev/null 2>&1 || return
+		crashkey unlock > /tmp/open.log 2>&1 || return
 		echo "/dev/mapper/luks-$(cryptsetup luksUUID /dev/role/vda)" ;;
 	passphrase)
 		secret 0 > /tmp/passphrase
-		cryptsetup open --key-file /tmp/passphrase /dev/role/vda dump > /dev/null 2>&1 ||
+		cryptsetup open --key-file /tmp/passphrase /dev/role/vda dump > /tmp/open.log 2>&1 ||
 			return
 		echo /dev/mapper/dump ;;
 	plain) echo /dev/role/vda ;;
@@ -96,7 +96,7 @@ stage_capture() {
 	mode=$(bench_mode)
 	t0=$(now_ms)
 	if ! dev=$(open_dump_volume "$mode"); then
-		bench "fail the dump volume did not open ($mode)"
+		bench "fail the dump volume did not open ($mode): $(tail -n 1 /tmp/open.log 2>/dev/null)"
 		return
 	fi
 	open_ms=$(($(now_ms) - t0))
