@@ -156,6 +156,10 @@ assemble() {
 	install_elf "$UNPACKED/sbin/cryptsetup" sbin/cryptsetup
 	install_elf "$UNPACKED/bin/keyctl" bin/keyctl
 	install_elf "$UNPACKED/sbin/kexec" sbin/kexec
+	# Not in any DT_NEEDED: glibc loads it for pthread_exit, which libargon2's threads
+	# call. Without it, cryptsetup aborted opening an Argon2 keyslot (make bench).
+	# Debian's cryptsetup initramfs hook copies it for the same reason.
+	install_elf "$UNPACKED/$(find_library libgcc_s.so.1)" "$(find_library libgcc_s.so.1)"
 	for bin in "$@"; do
 		install_elf "$bin" "usr/bin/$(basename "$bin")"
 	done
