@@ -49,6 +49,7 @@ check-debug: deps
 
 bench: ARCHES = $(BENCH_ARCHES)
 bench: deps
+	rm -f $(CRASHKEY_CACHE)/bench/*.tsv
 	ci-matrix/run.sh -s bench $(BENCH_ARCHES); status=$$?; \
 		ci-matrix/bench-report.py $(CRASHKEY_CACHE)/bench . && exit $$status
 
