@@ -14,6 +14,7 @@ import os
 import platform
 import subprocess
 import sys
+import urllib.parse
 
 WAYS = ("crashkey", "passphrase", "plain")
 
@@ -40,7 +41,8 @@ def machine():
 
 def deb_version(cache, deb_arch, package):
     debs = glob.glob(os.path.join(cache, "debs", deb_arch, package + "_*.deb"))
-    return debs and os.path.basename(debs[0]).split("_")[1] or None
+    # apt's file names escape the epoch's colon: makedumpfile_1%3a1.7.2-1_amd64.deb
+    return debs and urllib.parse.unquote(os.path.basename(debs[0]).split("_")[1]) or None
 
 
 def versions(cache, arches):
@@ -66,6 +68,8 @@ def read_arch(path):
     with open(path) as f:
         for line in f:
             fields = line.split()
+            if len(fields) == 2 and fields[0] == "resolution":
+                ways["resolution"] = int(fields[1])
             if len(fields) == 5 and fields[0] in WAYS:
                 mib, open_ms, dump_bytes, trials = map(int, fields[1:])
                 ways[fields[0]] = {"crashkernel_mib": mib, "open_ms": open_ms,
@@ -121,12 +125,13 @@ def main():
     bench_dir, top = sys.argv[1], sys.argv[2]
     cache = os.path.dirname(os.path.abspath(bench_dir))
     arches = {}
+    resolution = None
     for path in sorted(glob.glob(os.path.join(bench_dir, "*.tsv"))):
         ways = read_arch(path)
+        resolution = ways.pop("resolution", resolution)
         arches[os.path.basename(path)[:-4]] = {"ways": ways, "summary": summarize(ways)}
     if not arches:
         sys.exit(f"bench-report: no results in {bench_dir}")
-    resolution = int(os.environ.get("BENCH_RESOLUTION", "1"))
     report = {"commit": commit(top), "machine": machine(),
               "versions": versions(cache, arches), "resolution_mib": resolution,
               "arches": arches}

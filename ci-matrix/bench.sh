@@ -118,7 +118,7 @@ bench_arch() {
 		return
 	fi
 	mkdir -p "$BENCH_OUT"
-	: > "$tsv"
+	printf 'resolution\t%s\n' "$BENCH_RESOLUTION" > "$tsv"
 	bench_secrets
 	for way in $BENCH_WAYS; do
 		low=$BENCH_LOW

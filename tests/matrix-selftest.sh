@@ -214,8 +214,9 @@ test_bench_report() {
 	else
 		tap 1 "bench report: no results is an error"
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\n' crashkey 140 800 3000 11 passphrase 1210 52000 3000 11 \
-		plain 120 0 3000 11 > "$dir/testarch.tsv"
+	{ printf 'resolution\t1\n'
+	  printf '%s\t%s\t%s\t%s\t%s\n' crashkey 140 800 3000 11 passphrase 1210 52000 3000 11 \
+		plain 120 0 3000 11; } > "$dir/testarch.tsv"
 	"$TOP/ci-matrix/bench-report.py" "$dir" "$TOP" > /dev/null ||:
 	json=$([ -f "$dir/bench.json" ] && python3 -c 'import json, sys
 s = json.load(open(sys.argv[1]))["arches"]["testarch"]["summary"]
