@@ -52,7 +52,9 @@ bench_read_dump() {	# bench_read_dump OUT
 	makedumpfile -R "$1" < "$WORK/disk0.img" > /dev/null 2>&1
 }
 
-# A complete ELF core dump: type CORE, every PT_LOAD's bytes inside the file.
+# A complete ELF core dump: type CORE, every PT_LOAD's bytes inside the file. (Not
+# tests/helpers/elfcheck: it takes only its own machine's cores and a known size, and
+# makedumpfile -d 31 leaves out pages, so the size is not /proc/vmcore's.)
 elf_core_complete() {	# elf_core_complete FILE
 	local size type off filesz end=0
 	size=$(stat -c %s "$1") || return
