@@ -3,10 +3,12 @@
 
     ci-matrix/bench-report.py BENCH_DIR TOP
 
-Reads BENCH_DIR/<arch>.tsv ("way MiB open_ms dump_bytes trials" per line) and writes
+Reads BENCH_DIR/<arch>.tsv ("way MiB open_ms dump_bytes trials" and "scale MODE N
+blob_bytes base_us load_us restore_us unlock_us" per line, - where none) and writes
 BENCH_DIR/bench.json and BENCH_DIR/bench.md: the smallest crashkernel= per arch and way,
 the ratio passphrase / crashkey, the difference crashkey - plain, the time to open the
-volume in the capture kernel, with the machine, the versions and the commit.
+volume in the capture kernel; the blob's bytes against mainline's, the load, restore and
+unlock times per number of keys; with the machine, the versions and the commit.
 """
 import glob
 import json
@@ -17,6 +19,17 @@ import sys
 import urllib.parse
 
 WAYS = ("crashkey", "passphrase", "plain")
+SCALE_FIELDS = ("blob_bytes", "base_us", "load_us", "restore_us", "unlock_us")
+
+
+MAINLINE_MAX_KEYS = 128
+
+
+def mainline_blob_bytes(keys):
+    """Linux 6.16's kdump key blob (kernel/crash_dump_dm_crypt.c): a 4-byte count, then
+    388 bytes per key (struct dm_crypt_key: its size, 128 bytes of description, 256 of
+    key); KEY_NUM_MAX keys at most."""
+    return 4 + 388 * keys if keys <= MAINLINE_MAX_KEYS else None
 
 
 def run(*cmd):
@@ -63,8 +76,22 @@ def commit(top):
     return rev and rev + ("-dirty" if dirty else "")
 
 
+def number(field):
+    return None if field == "-" else int(field)
+
+
+def scale_row(mode, count, values):
+    row = {"mode": mode, "keys": count, **dict(zip(SCALE_FIELDS, values))}
+    if row["blob_bytes"] is not None:
+        row["bytes_per_key"] = round(row["blob_bytes"] / count)
+        row["mainline_blob_bytes"] = mainline_blob_bytes(count)
+    if row["unlock_us"] is not None:
+        row["unlock_per_volume_us"] = round(row["unlock_us"] / count)
+    return row
+
+
 def read_arch(path):
-    ways = {}
+    ways, scale = {}, []
     with open(path) as f:
         for line in f:
             fields = line.split()
@@ -74,7 +101,10 @@ def read_arch(path):
                 mib, open_ms, dump_bytes, trials = map(int, fields[1:])
                 ways[fields[0]] = {"crashkernel_mib": mib, "open_ms": open_ms,
                                    "dump_bytes": dump_bytes, "boots": trials}
-    return ways
+            if len(fields) == 3 + len(SCALE_FIELDS) and fields[0] == "scale":
+                scale.append(scale_row(fields[1], int(fields[2]),
+                                       [number(x) for x in fields[3:]]))
+    return ways, scale
 
 
 def summarize(ways):
@@ -91,6 +121,41 @@ def summarize(ways):
 
 def cell(value, unit=""):
     return "-" if value is None else f"{value}{unit}"
+
+
+def ms(us):
+    return "-" if us is None else f"{us / 1000:.1f} ms"
+
+
+def mainline(keys):
+    b = mainline_blob_bytes(keys)
+    return f"{b} B" if b is not None else f"cannot (at most {MAINLINE_MAX_KEYS} keys)"
+
+
+def scale_markdown(report):
+    lines = [
+        "| arch | keys | blob | per key | mainline's blob | load, none registered | load "
+        "| restore | crashkey unlock | per volume |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for arch, r in report["arches"].items():
+        for row in r["scale"]:
+            what = f"{row['keys']}" + (" volumes" if row["mode"] == "volumes" else "")
+            lines.append(
+                f"| {arch} | {what} | {cell(row['blob_bytes'], ' B')} | "
+                f"{cell(row.get('bytes_per_key'), ' B')} | "
+                f"{mainline(row['keys'])} | {ms(row['base_us'])} | "
+                f"{ms(row['load_us'])} | {ms(row['restore_us'])} | {ms(row['unlock_us'])} | "
+                f"{ms(row.get('unlock_per_volume_us'))} |")
+    lines += [
+        "",
+        "Keys handed over: synthetic ones registered through configfs, or LUKS2 volumes "
+        "registered with `crashkey add`. Load: `kexec -s -p` in the first kernel, with "
+        "nothing registered and with the keys; restore: the capture kernel's, alone or "
+        "as the first step of `crashkey unlock`. Mainline's blob: 4 + 388 bytes per key, "
+        f"at most {MAINLINE_MAX_KEYS} keys.",
+    ]
+    return lines
 
 
 def markdown(report):
@@ -112,9 +177,15 @@ def markdown(report):
         "",
         f"Smallest `crashkernel=` with which the capture kernel saved a complete dump "
         f"(`makedumpfile -d 31`), to {report['resolution_mib']} MiB; the time to open the "
-        f"dump volume in the capture kernel. Commit {report['commit']}; Linux "
-        f"{v['kernel']}, cryptsetup {v['cryptsetup']}, makedumpfile {v['makedumpfile']}; "
-        f"QEMU TCG on {m['cpus']} CPUs ({m['cpu']}), {m['memory_mib']} MiB.",
+        f"dump volume in the capture kernel.",
+    ]
+    if any(r["scale"] for r in report["arches"].values()):
+        lines += [""] + scale_markdown(report)
+    lines += [
+        "",
+        f"Commit {report['commit']}; Linux {v['kernel']}, cryptsetup {v['cryptsetup']}, "
+        f"makedumpfile {v['makedumpfile']}; QEMU TCG on {m['cpus']} CPUs ({m['cpu']}), "
+        f"{m['memory_mib']} MiB.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -127,9 +198,10 @@ def main():
     arches = {}
     resolution = None
     for path in sorted(glob.glob(os.path.join(bench_dir, "*.tsv"))):
-        ways = read_arch(path)
+        ways, scale = read_arch(path)
         resolution = ways.pop("resolution", resolution)
-        arches[os.path.basename(path)[:-4]] = {"ways": ways, "summary": summarize(ways)}
+        arches[os.path.basename(path)[:-4]] = {"ways": ways, "summary": summarize(ways),
+                                               "scale": scale}
     if not arches:
         sys.exit(f"bench-report: no results in {bench_dir}")
     report = {"commit": commit(top), "machine": machine(),

@@ -1124,6 +1124,14 @@ static void discard_handover(void *blob)
 	handover_size = 0;
 }
 
+/* Only for a blob that crash_key_blob_parse() accepted. */
+static u32 blob_total_len(const void *blob)
+{
+	const struct crash_key_blob_header *hdr = blob;
+
+	return le32_to_cpu(hdr->total_len);
+}
+
 struct restore_ctx {
 	key_ref_t keyring;
 	struct key **created;
@@ -1199,7 +1207,8 @@ static int restore_keys(void)
 		put_restored(&ctx, true);
 		memunmap(blob);
 	} else {
-		pr_info("restored %u keys\n", ctx.count);
+		pr_info("restored %u keys from a %u-byte blob\n", ctx.count,
+			blob_total_len(blob));
 		put_restored(&ctx, false);
 		discard_handover(blob);
 	}

@@ -9,6 +9,12 @@
 #                                    kernel says so before the crash)
 #   crashkey-request: memory-hot-add the runner plugs a DIMM into this guest
 
+# The kernel's configfs items of crashkey, and its test-only probe and knobs (for the
+# scenarios).
+# shellcheck disable=SC2034
+KEYS=/sys/kernel/config/crash_dm_crypt_keys
+DEBUG=/sys/kernel/debug/crash_dm_crypt	# CONFIG_CRASH_DM_CRYPT_TEST_PROBE
+
 step() { echo "crashkey-step: $*"; }
 pass() { echo "crashkey-check: ok $1"; }
 fail() { echo "crashkey-check: FAIL $1: $2"; }

@@ -1,56 +1,150 @@
 # shellcheck shell=sh
 # Scenario "bench" (make bench, ci-matrix/bench.sh): one crash, with the capture kernel's
-# memory as the runner chose it (crashkernel=), and one way to reach the dump volume,
-# crashkey.bench=MODE:
+# memory as the runner chose it (crashkernel=), and what to measure, crashkey.bench=MODE:
 #   crashkey    LUKS2, its volume key handed over by crashkey; crashkey unlock
 #   passphrase  LUKS2, opened with its passphrase (the header's Argon2id, 1 GiB)
 #   plain       no encryption: the dump disk as it is
-# The disks come from the runner: vda the dump volume (LUKS2 formatted with cryptsetup's
-# defaults on the host, or blank for plain), vdb the secrets a real server would have
-# (the passphrase in its first sector, the volume key in its second). The capture
-# kernel saves the dump as kdump-tools does (makedumpfile -d 31, here as ELF in
-# makedumpfile's flattened format, straight onto the volume), reads it back, and says
+#   keys        scale: crashkey.bench_count=N synthetic volume keys, registered through
+#               configfs; the load, and the capture kernel's restore, timed
+#   volumes     scale: every LUKS2 partition of vda and vdc (N of them) registered with
+#               crashkey add; the load, restore and crashkey unlock timed
+# The disks come from the runner: for the first three, vda the dump volume (LUKS2
+# formatted with cryptsetup's defaults on the host, or blank for plain), vdb the secrets
+# a real server would have (the passphrase in its first sector, the volume key in its
+# second). The capture kernel saves the dump as kdump-tools does (makedumpfile -d 31,
+# here as ELF in makedumpfile's flattened format, straight onto the volume), reads it
+# back, and says
 #   crashkey-bench: ok open_ms=N dump_bytes=N   or   crashkey-bench: fail WHY
+# The scale modes say "crashkey-bench: loaded base_us=N load_us=N" before the crash
+# (kexec -s -p with nothing registered, then with the keys) and, in the capture kernel,
+#   crashkey-bench: ok keys=N blob_bytes=N restore_us=N [unlock_us=N]
+# Times in microseconds come from the kernel log's timestamps (printk.time=1) of marks
+# written to /dev/kmsg: busybox's clocks count in 10 ms steps.
 
 # shellcheck source=/dev/null
 . /etc/crashkey/arch.env
 
 bench_mode() { sed -n 's/.*crashkey\.bench=\([a-z]*\).*/\1/p' /proc/cmdline; }
+bench_count() { sed -n 's/.*crashkey\.bench_count=\([0-9]*\).*/\1/p' /proc/cmdline; }
 bench() { echo "crashkey-bench: $*"; }
-now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+
+mark() { echo "crashkey-mark: $1" > /dev/kmsg; }
+
+# The kernel log's timestamp, in microseconds, of the last line that contains TEXT.
+log_us() {	# log_us TEXT
+	dmesg | awk -v text="$1" 'index($0, text) { line = $0 }
+		END {	if (!line) exit 1
+			sub(/^\[ */, "", line); split(line, t, "]"); split(t[1], s, ".")
+			printf "%d\n", s[1] * 1000000 + s[2] }'
+}
+
+us_between() {	# us_between TEXT TEXT: from the first's log line to the second's
+	_from=$(log_us "$1") && _to=$(log_us "$2") && echo $((_to - _from))
+}
 
 secret() {	# secret SECTOR: the NUL-padded secret in that sector of vdb
 	dd if=/dev/role/vdb bs=512 skip="$1" count=1 2>/dev/null | tr -d '\0'
 }
 
-# The first kernel registers the volume key as cryptsetup 2.7's --link-vk-to-keyring
-# would leave it (a user key), so that no Argon2 runs here, and loads the capture kernel.
+# The volume key as cryptsetup 2.7's --link-vk-to-keyring would leave it (a user key),
+# so that no Argon2 runs in the first kernel.
+register_volume_key() {
+	secret 1 | xxd -r -p | keyctl padd user crashkey-bench:vk @u > /dev/null
+	out=$(crashkey --quiet add --volume-key-keyring %user:crashkey-bench:vk \
+		/dev/role/vda 2>&1)
+	status=$?
+	keyctl unlink "$(keyctl search @u user crashkey-bench:vk)" @u > /dev/null
+	[ "$status" = 0 ] || echo "crashkey add: $out"
+}
+
+# N synthetic volume keys of 64 bytes (aes-xts-plain64's 512 bits) under the descriptions
+# kdump-utils gives (kdump-cryptsetup:vk-UUID), registered through configfs directly:
+# what the kernel does with N keys, without N volumes. One keyctl per key, no other
+# process: 1024 processes take half a minute under TCG.
+register_keys() {	# register_keys N
+	od -An -v -tx1 -N $(($1 * 32)) /dev/urandom | tr -d ' \n' |
+		awk -v n="$1" '{ for (i = 0; i < n; i++)
+			printf "%08x-0000-4000-8000-000000000000 %s\n", i, substr($0, i * 64 + 1, 64) }' \
+		> /tmp/keys
+	# shellcheck disable=SC2046 # N paths, no blanks
+	mkdir $(awk -v d="$KEYS" '{ print d "/" $1 }' /tmp/keys)
+	while read -r uuid key; do
+		keyctl add logon "kdump-cryptsetup:vk-$uuid" "$key" @u > /dev/null || break
+		echo "kdump-cryptsetup:vk-$uuid" > "$KEYS/$uuid/description" || break
+	done < /tmp/keys
+	rm -f /tmp/keys
+	[ "$(cat "$KEYS/count")" = "$1" ] || echo "$(cat "$KEYS/count") of $1 keys registered"
+}
+
+# The LUKS2 partitions of vda and vdc (the runner made them, ci-matrix/bench.sh).
+volume_partitions() {
+	for role in vda vdc; do
+		disk=$(readlink -f "/dev/role/$role")
+		for part in "/sys/class/block/${disk##*/}/${disk##*/}"*; do
+			[ ! -e "$part/partition" ] || echo "/dev/${part##*/}"
+		done
+	done
+}
+
+# Each with crashkey add and the one passphrase the runner gave them all (vdb).
+register_volumes() {	# register_volumes N
+	secret 0 > /tmp/passphrase
+	n=0
+	for part in $(volume_partitions); do
+		out=$(crashkey --quiet add --key-file /tmp/passphrase "$part" 2>&1) || break
+		n=$((n + 1))
+	done
+	rm -f /tmp/passphrase
+	[ "$n" = "$1" ] || echo "$n of $1 volumes registered; crashkey add $part: $out"
+}
+
+load_capture_kernel() {	# load_capture_kernel MODE
+	kexec -s -p /boot/kernel --initrd=/boot/capture.cpio.xz \
+		--append="console=$CONSOLE $CAPTURE_CMDLINE panic=-1 kunit.enable=0 printk.time=1 crashkey.bench=$1 crashkey.bench_count=$(bench_count)"
+}
+
+# The scale modes time a load with nothing registered, then with the keys.
+timed_load() {	# timed_load MODE: "base_us=N load_us=N", or fails
+	mark base-start
+	load_capture_kernel "$1" || return
+	mark base-end
+	kexec -p -u
+	why=$(register_"$1" "$(bench_count)")
+	[ -z "$why" ] || { echo "$why"; return 1; }
+	mark load-start
+	load_capture_kernel "$1" || return
+	mark load-end
+	echo "base_us=$(us_between "crashkey-mark: base-start" "crashkey-mark: base-end") \
+load_us=$(us_between "crashkey-mark: load-start" "crashkey-mark: load-end")"
+}
+
+crash_size_mib() { echo $(($(cat /sys/kernel/kexec_crash_size) / 1048576)); }
+
 stage_setup() {
 	mode=$(bench_mode)
-	if [ "$mode" = crashkey ]; then
-		secret 1 | xxd -r -p | keyctl padd user crashkey-bench:vk @u > /dev/null
-		out=$(crashkey --quiet add --volume-key-keyring %user:crashkey-bench:vk \
-			/dev/role/vda 2>&1)
-		status=$?
-		keyctl unlink "$(keyctl search @u user crashkey-bench:vk)" @u > /dev/null
-		if [ "$status" != 0 ]; then
-			bench "fail crashkey add: $out"
+	case "$mode" in
+	keys | volumes)
+		if ! loaded=$(timed_load "$mode"); then
+			bench "fail ${loaded:-the capture kernel did not load}"
 			return
 		fi
-	fi
-	if ! kexec -s -p /boot/kernel --initrd=/boot/capture.cpio.xz \
-		--append="console=$CONSOLE $CAPTURE_CMDLINE panic=-1 kunit.enable=0 crashkey.bench=$mode"; then
-		bench "fail the capture kernel did not load into crashkernel=$(crash_size_mib)M"
-		return
-	fi
+		bench "loaded $loaded" ;;
+	*)
+		if [ "$mode" = crashkey ] && why=$(register_volume_key) && [ -n "$why" ]; then
+			bench "fail $why"
+			return
+		fi
+		if ! load_capture_kernel "$mode"; then
+			bench "fail the capture kernel did not load into crashkernel=$(crash_size_mib)M"
+			return
+		fi ;;
+	esac
 	step "capture kernel loaded ($mode, crashkernel=$(crash_size_mib)M); crashing"
 	stage_done setup
 	sync
 	drain_console
 	echo c > /proc/sysrq-trigger
 }
-
-crash_size_mib() { echo $(($(cat /sys/kernel/kexec_crash_size) / 1048576)); }
 
 open_dump_volume() {	# open_dump_volume MODE: the device to write the dump to, on stdout
 	case "$1" in
@@ -92,18 +186,65 @@ save_dump() {	# save_dump DEVICE: "BYTES" on stdout, or "fail WHY"
 	echo "$bytes"
 }
 
-stage_capture() {
-	mode=$(bench_mode)
-	t0=$(now_ms)
-	if ! dev=$(open_dump_volume "$mode"); then
-		bench "fail the dump volume did not open ($mode): $(tail -n 1 /tmp/open.log 2>/dev/null)"
+capture_dump() {	# capture_dump MODE
+	mark open-start
+	if ! dev=$(open_dump_volume "$1"); then
+		bench "fail the dump volume did not open ($1): $(tail -n 1 /tmp/open.log 2>/dev/null)"
 		return
 	fi
-	open_ms=$(($(now_ms) - t0))
-	step "dump volume open ($mode) in ${open_ms} ms; makedumpfile -d 31"
+	mark open-end
+	open_ms=$(($(us_between "crashkey-mark: open-start" "crashkey-mark: open-end") / 1000))
+	step "dump volume open ($1) in ${open_ms} ms; makedumpfile -d 31"
 	saved=$(save_dump "$dev")
 	case "$saved" in
 	fail*) bench "$saved" ;;
 	*) bench "ok open_ms=$open_ms dump_bytes=$saved" ;;
+	esac
+}
+
+# "N BYTES" from the kernel's line after a restore.
+restored() {
+	dmesg | sed -n 's/.*crash_dm_crypt: restored \([0-9]*\) keys from a \([0-9]*\)-byte blob.*/\1 \2/p' |
+		tail -n 1
+}
+
+# keys: the restore alone, and the keys it made in the user keyring. volumes: crashkey
+# unlock, which restores first, and a mapping per volume.
+capture_scale() {	# capture_scale MODE
+	n=$(bench_count)
+	unlocked=
+	mark restore-start
+	if [ "$1" = keys ]; then
+		if ! echo 1 > "$KEYS/restore"; then
+			bench "fail the restore"
+			return
+		fi
+		found=$(grep -c 'user *kdump-cryptsetup:vk-' /proc/keys)
+	else
+		crashkey unlock > /tmp/unlock.log 2>&1
+		status=$?
+		mark unlock-end
+		found=$(find /dev/mapper -name 'luks-*' | wc -l)
+		if [ "$status" != 0 ]; then
+			bench "fail crashkey unlock (exit $status): $(tail -n 1 /tmp/unlock.log)"
+			return
+		fi
+		unlocked="unlock_us=$(us_between "crashkey-mark: restore-start" "crashkey-mark: unlock-end")"
+	fi
+	# shellcheck disable=SC2046 # two numbers
+	set -- $(restored)
+	if [ "${1:-0}" != "$n" ] || [ "$found" != "$n" ]; then
+		bench "fail $n keys handed over; restored ${1:-none}, $found in use"
+		return
+	fi
+	bench "ok keys=$1 blob_bytes=$2 restore_us=$(us_between "crashkey-mark: restore-start" \
+		"crash_dm_crypt: restored") $unlocked"
+}
+
+stage_capture() {
+	mode=$(bench_mode)
+	case "$mode" in
+	keys | volumes) capture_scale "$mode" ;;
+	*) capture_dump "$mode" ;;
 	esac
 }

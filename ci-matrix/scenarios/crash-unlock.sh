@@ -10,8 +10,6 @@
 # shellcheck source=/dev/null
 . /etc/crashkey/arch.env
 
-KEYS=/sys/kernel/config/crash_dm_crypt_keys
-DEBUG=/sys/kernel/debug/crash_dm_crypt	# test-only probe and knobs (CRASH_DM_CRYPT_TEST_PROBE)
 PROBE=$DEBUG/blob_pages
 VOLUMES="vda vdb vdc"		# vda receives the dump, vdb and vdc hold canary data
 CANARY_BYTES=1048576
