@@ -8,7 +8,7 @@
 #   the load's and the restore's time, and one with BENCH_VOLUMES real LUKS2 volumes,
 #   all unlocked by crashkey unlock.
 # Lines in $BENCH_OUT/<arch>.tsv: "way MiB open_ms dump_bytes trials" and
-# "scale MODE N blob_bytes base_us load_us restore_us unlock_us" (- where none);
+# "scale MODE N blob_bytes load_us keys_us restore_us unlock_us" (- where none);
 # ci-matrix/bench-report.py makes the tables.
 #
 #   BENCH_RESOLUTION=1   MiB; a coarser one makes fewer boots (8: about 3 fewer per way)
@@ -205,7 +205,7 @@ bench_scale_crash() {	# bench_scale_crash TSV MODE N
 		return
 	fi
 	line="scale $mode $n"
-	for field in blob_bytes base_us load_us restore_us unlock_us; do
+	for field in blob_bytes load_us keys_us restore_us unlock_us; do
 		line+=" $(bench_field "$field" "$BENCH_LOADED $BENCH_LINE")"
 	done
 	result ok "bench: $n $mode handed over and restored ($BENCH_LOADED $BENCH_LINE)"

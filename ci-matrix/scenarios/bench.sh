@@ -15,11 +15,12 @@
 # here as ELF in makedumpfile's flattened format, straight onto the volume), reads it
 # back, and says
 #   crashkey-bench: ok open_ms=N dump_bytes=N   or   crashkey-bench: fail WHY
-# The scale modes say "crashkey-bench: loaded base_us=N load_us=N" before the crash
-# (kexec -s -p with nothing registered, then with the keys) and, in the capture kernel,
+# The scale modes say "crashkey-bench: loaded load_us=N keys_us=N" before the crash
+# (all of kexec -s -p; the kernel's work on the keys within it) and, in the capture kernel,
 #   crashkey-bench: ok keys=N blob_bytes=N restore_us=N [unlock_us=N]
-# Times in microseconds come from the kernel log's timestamps (printk.time=1) of marks
-# written to /dev/kmsg: busybox's clocks count in 10 ms steps.
+# The kernel's own times come from the test probe; the others, in microseconds, from the
+# kernel log's timestamps (printk.time=1) of marks written to /dev/kmsg: busybox's clocks
+# count in 10 ms steps.
 
 # shellcheck source=/dev/null
 . /etc/crashkey/arch.env
@@ -103,19 +104,21 @@ load_capture_kernel() {	# load_capture_kernel MODE
 		--append="console=$CONSOLE $CAPTURE_CMDLINE panic=-1 kunit.enable=0 printk.time=1 crashkey.bench=$1 crashkey.bench_count=$(bench_count)"
 }
 
-# The scale modes time a load with nothing registered, then with the keys.
-timed_load() {	# timed_load MODE: "base_us=N load_us=N", or fails
-	mark base-start
-	load_capture_kernel "$1" || return
-	mark base-end
-	kexec -p -u
+# The test probe's time of the last load's key work or restore, in microseconds.
+probe_us() {	# probe_us last_load_keys_ns|last_restore_ns
+	echo $(($(cat "$DEBUG/$1") / 1000))
+}
+
+# The scale modes register their keys, then time the load: all of kexec -s -p, and the
+# kernel's work on the keys within it.
+timed_load() {	# timed_load MODE: "load_us=N keys_us=N", or fails
 	why=$(register_"$1" "$(bench_count)")
 	[ -z "$why" ] || { echo "$why"; return 1; }
 	mark load-start
 	load_capture_kernel "$1" || return
 	mark load-end
-	echo "base_us=$(us_between "crashkey-mark: base-start" "crashkey-mark: base-end") \
-load_us=$(us_between "crashkey-mark: load-start" "crashkey-mark: load-end")"
+	echo "load_us=$(us_between "crashkey-mark: load-start" "crashkey-mark: load-end")" \
+		"keys_us=$(probe_us last_load_keys_ns)"
 }
 
 crash_size_mib() { echo $(($(cat /sys/kernel/kexec_crash_size) / 1048576)); }
@@ -213,7 +216,6 @@ restored() {
 capture_scale() {	# capture_scale MODE
 	n=$(bench_count)
 	unlocked=
-	mark restore-start
 	if [ "$1" = keys ]; then
 		if ! echo 1 > "$KEYS/restore"; then
 			bench "fail the restore"
@@ -221,6 +223,7 @@ capture_scale() {	# capture_scale MODE
 		fi
 		found=$(grep -c 'user *kdump-cryptsetup:vk-' /proc/keys)
 	else
+		mark unlock-start
 		crashkey unlock > /tmp/unlock.log 2>&1
 		status=$?
 		mark unlock-end
@@ -229,7 +232,7 @@ capture_scale() {	# capture_scale MODE
 			bench "fail crashkey unlock (exit $status): $(tail -n 1 /tmp/unlock.log)"
 			return
 		fi
-		unlocked="unlock_us=$(us_between "crashkey-mark: restore-start" "crashkey-mark: unlock-end")"
+		unlocked="unlock_us=$(us_between "crashkey-mark: unlock-start" "crashkey-mark: unlock-end")"
 	fi
 	# shellcheck disable=SC2046 # two numbers
 	set -- $(restored)
@@ -237,8 +240,7 @@ capture_scale() {	# capture_scale MODE
 		bench "fail $n keys handed over; restored ${1:-none}, $found in use"
 		return
 	fi
-	bench "ok keys=$1 blob_bytes=$2 restore_us=$(us_between "crashkey-mark: restore-start" \
-		"crash_dm_crypt: restored") $unlocked"
+	bench "ok keys=$1 blob_bytes=$2 restore_us=$(probe_us last_restore_ns) $unlocked"
 }
 
 stage_capture() {
