@@ -159,7 +159,7 @@ def scale_markdown(report):
     return lines
 
 
-def markdown(report):
+def ways_markdown(report):
     lines = [
         "| arch | crashkey | passphrase (Argon2id, 1 GiB) | unencrypted | passphrase / crashkey "
         "| crashkey - unencrypted | open: crashkey | open: passphrase | ratio |",
@@ -167,27 +167,36 @@ def markdown(report):
     ]
     for arch, r in report["arches"].items():
         w, s = r["ways"], r["summary"]
+        if not w:
+            continue
         mib = [cell(w.get(x, {}).get("crashkernel_mib"), " MiB") for x in WAYS]
         ms = [cell(w.get(x, {}).get("open_ms"), " ms") for x in ("crashkey", "passphrase")]
         lines.append(f"| {arch} | {mib[0]} | {mib[1]} | {mib[2]} | "
                      f"{cell(s.get('passphrase_over_crashkey'))} | "
                      f"{cell(s.get('crashkey_minus_plain_mib'), ' MiB')} | {ms[0]} | {ms[1]} | "
                      f"{cell(s.get('open_passphrase_over_crashkey'))} |")
-    m, v = report["machine"], report["versions"]
     lines += [
         "",
         f"Smallest `crashkernel=` with which the capture kernel saved a complete dump "
         f"(`makedumpfile -d 31`), to {report['resolution_mib']} MiB; the time to open the "
         f"dump volume in the capture kernel.",
     ]
-    if any(r["scale"] for r in report["arches"].values()):
-        lines += [""] + scale_markdown(report)
-    lines += [
-        "",
+    return lines
+
+
+def markdown(report):
+    """The tables of the parts that ran, then where they ran."""
+    arches = report["arches"].values()
+    lines = []
+    if any(r["ways"] for r in arches):
+        lines += ways_markdown(report) + [""]
+    if any(r["scale"] for r in arches):
+        lines += scale_markdown(report) + [""]
+    m, v = report["machine"], report["versions"]
+    lines.append(
         f"Commit {report['commit']}; Linux {v['kernel']}, cryptsetup {v['cryptsetup']}, "
         f"makedumpfile {v['makedumpfile']}; QEMU TCG on {m['cpus']} CPUs ({m['cpu']}), "
-        f"{m['memory_mib']} MiB.",
-    ]
+        f"{m['memory_mib']} MiB.")
     return "\n".join(lines) + "\n"
 
 
