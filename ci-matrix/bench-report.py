@@ -123,6 +123,10 @@ def cell(value, unit=""):
     return "-" if value is None else f"{value}{unit}"
 
 
+def table_head(*columns):
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
 def ms(us):
     return "-" if us is None else f"{us / 1000:.1f} ms"
 
@@ -133,11 +137,8 @@ def mainline(keys):
 
 
 def scale_markdown(report):
-    lines = [
-        "| arch | keys | blob | per key | mainline's blob | load | of which keys "
-        "| restore | crashkey unlock | per volume |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines = table_head("arch", "keys", "blob", "per key", "mainline's blob", "load",
+                       "of which keys", "restore", "crashkey unlock", "per volume")
     for arch, r in report["arches"].items():
         for row in r["scale"]:
             what = f"{row['keys']}" + (" volumes" if row["mode"] == "volumes" else "")
@@ -160,20 +161,18 @@ def scale_markdown(report):
 
 
 def ways_markdown(report):
-    lines = [
-        "| arch | crashkey | passphrase (Argon2id, 1 GiB) | unencrypted | passphrase / crashkey "
-        "| crashkey - unencrypted | open: crashkey | open: passphrase | ratio |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines = table_head("arch", "crashkey", "passphrase (Argon2id, 1 GiB)", "unencrypted",
+                       "passphrase / crashkey", "crashkey - unencrypted", "open: crashkey",
+                       "open: passphrase", "ratio")
     for arch, r in report["arches"].items():
         w, s = r["ways"], r["summary"]
         if not w:
             continue
         mib = [cell(w.get(x, {}).get("crashkernel_mib"), " MiB") for x in WAYS]
-        ms = [cell(w.get(x, {}).get("open_ms"), " ms") for x in ("crashkey", "passphrase")]
+        open_ms = [cell(w.get(x, {}).get("open_ms"), " ms") for x in ("crashkey", "passphrase")]
         lines.append(f"| {arch} | {mib[0]} | {mib[1]} | {mib[2]} | "
                      f"{cell(s.get('passphrase_over_crashkey'))} | "
-                     f"{cell(s.get('crashkey_minus_plain_mib'), ' MiB')} | {ms[0]} | {ms[1]} | "
+                     f"{cell(s.get('crashkey_minus_plain_mib'), ' MiB')} | {open_ms[0]} | {open_ms[1]} | "
                      f"{cell(s.get('open_passphrase_over_crashkey'))} |")
     lines += [
         "",
