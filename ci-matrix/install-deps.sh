@@ -27,7 +27,7 @@ want linux-source-6.12 bc bison flex libssl-dev libelf-dev cpio ccache make gcc 
 	xz-utils kmod pkg-config cryptsetup-bin keyutils \
 	libcryptsetup-dev libkeyutils-dev uuid-dev libblkid-dev libjson-c-dev \
 	shellcheck python3 python3-yaml \
-	sparse cppcheck git debhelper lintian systemd xxd makedumpfile
+	sparse cppcheck git debhelper lintian systemd xxd makedumpfile fdisk
 for arch in "${@:-x86_64}"; do
 	load_arch "$arch"
 	# shellcheck source=/dev/null
