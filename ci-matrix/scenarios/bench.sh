@@ -175,7 +175,8 @@ save_dump() {	# save_dump DEVICE: "BYTES" on stdout, or "fail WHY"
 		tee /tmp/stream | dd of="$1" bs=1M conv=fsync 2> /tmp/dd.log
 	wait
 	if [ "$(cat /tmp/makedumpfile.status)" != 0 ]; then
-		echo "fail makedumpfile: $(tail -n 1 /tmp/makedumpfile.log)"
+		# Its last line is always "makedumpfile Failed."; the reason is above it.
+		echo "fail makedumpfile: $(grep -v '^$' /tmp/makedumpfile.log | tail -n 4 | tr '\n' ' ')"
 		return
 	fi
 	bytes=$(tr -d ' ' < /tmp/stream.bytes)
