@@ -14,6 +14,9 @@
 #   BENCH_RESOLUTION=1   MiB; a coarser one makes fewer boots (8: about 3 fewer per way)
 #   BENCH_WAYS=...       some of "crashkey passphrase plain" (the passphrase's search
 #                        starts at the hand-over's result if that ran first)
+#   BENCH_FROM=, BENCH_TO= MiB: search (FROM, TO] instead of the arch's (BENCH_LOW,
+#                        BENCH_HIGH], to refine an earlier coarse run (TO is tried first
+#                        and must save a dump; FROM is taken to fail, as BENCH_LOW is)
 #   BENCH_SCALE_KEYS="1 64 1024", BENCH_VOLUMES=64
 #                        (any of the three empty: that part is not run)
 
@@ -176,19 +179,20 @@ bench_ways() {	# bench_ways TSV
 		result fail "bench: this arch's facts give BENCH_MEMORY, BENCH_LOW, BENCH_HIGH"
 		return
 	fi
+	local from=${BENCH_FROM:-$BENCH_LOW} high=${BENCH_TO:-$BENCH_HIGH}
 	for way in $BENCH_WAYS; do
-		low=$BENCH_LOW
+		low=
 		[ "$way" != passphrase ] || low=$(awk '$1 == "crashkey" { print $2 }' "$tsv")
-		low=${low:-$BENCH_LOW}
+		[ "${low:-0}" -gt "$from" ] || low=$from
 		BENCH_TRIALS=0
-		say "bench: $way, crashkernel= in (${low}M, ${BENCH_HIGH}M]"
+		say "bench: $way, crashkernel= in (${low}M, ${high}M]"
 		if ! bench_disks "$way"; then
 			result fail "bench: the $way dump volume was made"
 			continue
 		fi
-		bench_smallest "$way" "$low" "$BENCH_HIGH"
+		bench_smallest "$way" "$low" "$high"
 		if [ -z "$BENCH_FOUND" ]; then
-			result fail "bench: $way: a dump saved with crashkernel=${BENCH_HIGH}M"
+			result fail "bench: $way: a dump saved with crashkernel=${high}M"
 			continue
 		fi
 		result ok "bench: $way: smallest crashkernel= ${BENCH_FOUND%% *} MiB"
