@@ -203,7 +203,9 @@ def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     bench_dir, top = sys.argv[1], sys.argv[2]
-    cache = os.path.dirname(os.path.abspath(bench_dir))
+    # BENCH_OUT may put the results outside the cache, whose packages and tree name
+    # the versions.
+    cache = os.environ.get("CRASHKEY_CACHE") or os.path.dirname(os.path.abspath(bench_dir))
     arches = {}
     resolution = None
     for path in sorted(glob.glob(os.path.join(bench_dir, "*.tsv"))):
