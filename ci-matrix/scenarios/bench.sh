@@ -174,9 +174,12 @@ save_dump() {	# save_dump DEVICE: "BYTES" on stdout, or "fail WHY"
 	  echo $? > /tmp/makedumpfile.status; } |
 		tee /tmp/stream | dd of="$1" bs=1M conv=fsync 2> /tmp/dd.log
 	wait
-	if [ "$(cat /tmp/makedumpfile.status)" != 0 ]; then
-		# Its last line is always "makedumpfile Failed."; the reason is above it.
-		echo "fail makedumpfile: $(grep -v '^$' /tmp/makedumpfile.log | tail -n 4 | tr '\n' ' ')"
+	status=$(cat /tmp/makedumpfile.status)
+	if [ "$status" != 0 ]; then
+		# Its last line is always "makedumpfile Failed."; the reason is above it
+		# (one killed by a signal leaves none; its status is then 128 + the signal).
+		echo "fail makedumpfile (status $status): $(grep -v '^$' /tmp/makedumpfile.log |
+			tail -n 4 | tr '\n' ' ')"
 		return
 	fi
 	bytes=$(tr -d ' ' < /tmp/stream.bytes)
