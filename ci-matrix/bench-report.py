@@ -3,12 +3,14 @@
 
     ci-matrix/bench-report.py BENCH_DIR TOP
 
-Reads BENCH_DIR/<arch>.tsv ("way MiB open_ms dump_bytes trials" and "scale MODE N
-blob_bytes load_us keys_us restore_us unlock_us" per line, - where none) and writes
+Reads BENCH_DIR/<arch>.tsv ("way FAILED MIB open_ms dump_bytes trials RUN" and "scale
+MODE N blob_bytes load_us keys_us restore_us unlock_us" per line, - where none; a later
+line of a way or of a scale count replaces an earlier one) and writes
 BENCH_DIR/bench.json and BENCH_DIR/bench.md: the smallest crashkernel= per arch and way,
-the ratio passphrase / crashkey, the difference crashkey - plain, the time to open the
-volume in the capture kernel; the blob's bytes against mainline's, the load, restore and
-unlock times per number of keys; with the machine, the versions and the commit.
+exact or as the range the search left, the ratio passphrase / crashkey, the difference
+crashkey - plain; the time to open the volume in the capture kernel, both ways from the
+same run; the blob's bytes against mainline's, the load, restore and unlock times per
+number of keys; with the machine, the versions, the runs and the commit.
 """
 import glob
 import json
@@ -91,32 +93,55 @@ def scale_row(mode, count, values):
 
 
 def read_arch(path):
-    ways, scale = {}, []
+    """Every way's lines in the order they came (a later one refines an earlier one),
+    and the scale rows, the last per mode and count."""
+    lines, scale = [], {}
     with open(path) as f:
         for line in f:
             fields = line.split()
-            if len(fields) == 2 and fields[0] == "resolution":
-                ways["resolution"] = int(fields[1])
-            if len(fields) == 5 and fields[0] in WAYS:
-                mib, open_ms, dump_bytes, trials = map(int, fields[1:])
-                ways[fields[0]] = {"crashkernel_mib": mib, "open_ms": open_ms,
-                                   "dump_bytes": dump_bytes, "boots": trials}
+            if len(fields) == 7 and fields[0] in WAYS:
+                failed, mib, open_ms, dump_bytes, trials = map(int, fields[1:6])
+                lines.append({"way": fields[0], "failed_mib": failed, "crashkernel_mib": mib,
+                              "open_ms": open_ms, "dump_bytes": dump_bytes,
+                              "boots": trials, "run": fields[6]})
             if len(fields) == 3 + len(SCALE_FIELDS) and fields[0] == "scale":
-                scale.append(scale_row(fields[1], int(fields[2]),
-                                       [number(x) for x in fields[3:]]))
-    return ways, scale
+                scale[fields[1], int(fields[2])] = scale_row(
+                    fields[1], int(fields[2]), [number(x) for x in fields[3:]])
+    return lines, list(scale.values())
+
+
+def span(way):
+    """The MiB range the smallest reservation lies in: (failed, found]."""
+    return way["failed_mib"] + 1, way["crashkernel_mib"]
+
+
+def exact_or_range(low, high, digits=None):
+    low, high = (round(x, digits) for x in (low, high)) if digits else (low, high)
+    return low if low == high else [low, high]
 
 
 def summarize(ways):
     a, b, c = (ways.get(w) for w in WAYS)
     out = {}
     if a and b:
-        out["passphrase_over_crashkey"] = round(b["crashkernel_mib"] / a["crashkernel_mib"], 2)
-        if a["open_ms"]:
-            out["open_passphrase_over_crashkey"] = round(b["open_ms"] / a["open_ms"], 1)
+        (a_lo, a_hi), (b_lo, b_hi) = span(a), span(b)
+        out["passphrase_over_crashkey"] = exact_or_range(b_lo / a_hi, b_hi / a_lo, 2)
     if a and c:
-        out["crashkey_minus_plain_mib"] = a["crashkernel_mib"] - c["crashkernel_mib"]
+        (a_lo, a_hi), (c_lo, c_hi) = span(a), span(c)
+        out["crashkey_minus_plain_mib"] = exact_or_range(a_lo - c_hi, a_hi - c_lo)
     return out
+
+
+def open_times(lines):
+    """Crashkey's and the passphrase's time to open the volume, from the last run that
+    measured both: the same volume, the same machine load."""
+    for run in reversed([x["run"] for x in lines]):
+        both = {x["way"]: x for x in lines if x["run"] == run}
+        if "crashkey" in both and "passphrase" in both and both["crashkey"]["open_ms"]:
+            a, b = both["crashkey"]["open_ms"], both["passphrase"]["open_ms"]
+            return {"run": run, "crashkey_ms": a, "passphrase_ms": b,
+                    "ratio": round(b / a, 1)}
+    return None
 
 
 def cell(value, unit=""):
@@ -160,27 +185,55 @@ def scale_markdown(report):
     return lines
 
 
+def mib_cell(way):
+    if not way:
+        return "-"
+    low, high = span(way)
+    return f"{high} MiB" if low == high else f"{low} to {high} MiB"
+
+
+def range_cell(value, unit=""):
+    if isinstance(value, list):
+        return f"{value[0]} to {value[1]}{unit}"
+    return cell(value, unit)
+
+
+def seconds(ms_value):
+    return f"{ms_value} ms" if ms_value < 10000 else f"{ms_value / 1000:.1f} s"
+
+
 def ways_markdown(report):
     lines = table_head("arch", "crashkey", "passphrase (Argon2id, 1 GiB)", "unencrypted",
                        "passphrase / crashkey", "crashkey - unencrypted", "open: crashkey",
                        "open: passphrase", "ratio")
     for arch, r in report["arches"].items():
-        w, s = r["ways"], r["summary"]
+        w, s, t = r["ways"], r["summary"], r["open"]
         if not w:
             continue
-        mib = [cell(w.get(x, {}).get("crashkernel_mib"), " MiB") for x in WAYS]
-        open_ms = [cell(w.get(x, {}).get("open_ms"), " ms") for x in ("crashkey", "passphrase")]
+        mib = [mib_cell(w.get(x)) for x in WAYS]
+        opened = [seconds(t["crashkey_ms"]), seconds(t["passphrase_ms"]), t["ratio"]] \
+            if t else ["-"] * 3
         lines.append(f"| {arch} | {mib[0]} | {mib[1]} | {mib[2]} | "
-                     f"{cell(s.get('passphrase_over_crashkey'))} | "
-                     f"{cell(s.get('crashkey_minus_plain_mib'), ' MiB')} | {open_ms[0]} | {open_ms[1]} | "
-                     f"{cell(s.get('open_passphrase_over_crashkey'))} |")
+                     f"{range_cell(s.get('passphrase_over_crashkey'))} | "
+                     f"{range_cell(s.get('crashkey_minus_plain_mib'), ' MiB')} | "
+                     f"{opened[0]} | {opened[1]} | {opened[2]} |")
     lines += [
         "",
-        f"Smallest `crashkernel=` with which the capture kernel saved a complete dump "
-        f"(`makedumpfile -d 31`), to {report['resolution_mib']} MiB; the time to open the "
-        f"dump volume in the capture kernel.",
+        "Smallest `crashkernel=` with which the capture kernel saved a complete dump "
+        "(`makedumpfile -d 31`): one number where the bisection reached 1 MiB, else the "
+        "range it left. The time to open the dump volume in the capture kernel, both ways "
+        "from the same run (the last that measured both).",
     ]
     return lines
+
+
+def runs_line(report):
+    runs = {}
+    for arch, r in report["arches"].items():
+        for run in [way["run"] for way in r["ways"].values()] + [(r["open"] or {}).get("run")]:
+            if run:
+                runs.setdefault(run, set()).add(arch)
+    return "; ".join(f"{run} ({', '.join(sorted(arches))})" for run, arches in runs.items())
 
 
 def markdown(report):
@@ -192,8 +245,10 @@ def markdown(report):
     if any(r["scale"] for r in arches):
         lines += scale_markdown(report) + [""]
     m, v = report["machine"], report["versions"]
+    if any(r["ways"] for r in arches):
+        lines += [f"Runs of the bisections: {runs_line(report)}.", ""]
     lines.append(
-        f"Commit {report['commit']}; Linux {v['kernel']}, cryptsetup {v['cryptsetup']}, "
+        f"Report at commit {report['commit']}; Linux {v['kernel']}, cryptsetup {v['cryptsetup']}, "
         f"makedumpfile {v['makedumpfile']}; QEMU TCG on {m['cpus']} CPUs ({m['cpu']}), "
         f"{m['memory_mib']} MiB.")
     return "\n".join(lines) + "\n"
@@ -207,17 +262,15 @@ def main():
     # the versions.
     cache = os.environ.get("CRASHKEY_CACHE") or os.path.dirname(os.path.abspath(bench_dir))
     arches = {}
-    resolution = None
     for path in sorted(glob.glob(os.path.join(bench_dir, "*.tsv"))):
-        ways, scale = read_arch(path)
-        resolution = ways.pop("resolution", resolution)
+        lines, scale = read_arch(path)
+        ways = {x["way"]: x for x in lines}
         arches[os.path.basename(path)[:-4]] = {"ways": ways, "summary": summarize(ways),
-                                               "scale": scale}
+                                               "open": open_times(lines), "scale": scale}
     if not arches:
         sys.exit(f"bench-report: no results in {bench_dir}")
     report = {"commit": commit(top), "machine": machine(),
-              "versions": versions(cache, arches), "resolution_mib": resolution,
-              "arches": arches}
+              "versions": versions(cache, arches), "arches": arches}
     with open(os.path.join(bench_dir, "bench.json"), "w") as f:
         json.dump(report, f, indent=2)
         f.write("\n")

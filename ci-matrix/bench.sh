@@ -7,13 +7,18 @@
 # - scale: a crash per count of synthetic keys (BENCH_SCALE_KEYS), with the blob's bytes,
 #   the load's and the restore's time, and one with BENCH_VOLUMES real LUKS2 volumes,
 #   all unlocked by crashkey unlock.
-# Lines in $BENCH_OUT/<arch>.tsv: "way MiB open_ms dump_bytes trials" and
-# "scale MODE N blob_bytes load_us keys_us restore_us unlock_us" (- where none);
-# ci-matrix/bench-report.py makes the tables.
+# Lines appended to $BENCH_OUT/<arch>.tsv: "way FAILED MIB open_ms dump_bytes trials
+# RUN" (the smallest MIB that saved a dump; FAILED, the largest below it that did not, or
+# the search's lower end, taken to fail) and
+# "scale MODE N blob_bytes load_us keys_us restore_us unlock_us" (- where none); RUN
+# names the run (commit@time). ci-matrix/bench-report.py makes the tables: a later line
+# of a way or scale count replaces an earlier one, so that a run with BENCH_FROM and
+# BENCH_TO into the same BENCH_OUT refines what an earlier one found. make bench starts
+# from empty files.
 #
 #   BENCH_RESOLUTION=1   MiB; a coarser one makes fewer boots (8: about 3 fewer per way)
 #   BENCH_WAYS=...       some of "crashkey passphrase plain" (the passphrase's search
-#                        starts at the hand-over's result if that ran first)
+#                        starts at the hand-over's result in BENCH_OUT, if one is)
 #   BENCH_FROM=, BENCH_TO= MiB: search (FROM, TO] instead of the arch's (BENCH_LOW,
 #                        BENCH_HIGH], to refine an earlier coarse run (TO is tried first
 #                        and must save a dump; FROM is taken to fail, as BENCH_LOW is)
@@ -25,6 +30,8 @@ BENCH_RESOLUTION=${BENCH_RESOLUTION:-1}
 BENCH_OUT=${BENCH_OUT:-$CRASHKEY_CACHE/bench}
 BENCH_SCALE_KEYS=${BENCH_SCALE_KEYS-1 64 1024}
 BENCH_VOLUMES=${BENCH_VOLUMES-64}
+# One name for every arch of this run: the report compares open times within a run.
+BENCH_RUN=$(git -C "$CRASHKEY_TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)@$(date -u +%FT%TZ)
 
 # The volume's passphrase, volume key (hex) and LUKS UUID, made once per run.
 bench_secrets() {
@@ -151,7 +158,8 @@ bench_trial() {	# bench_trial WAY MIB
 }
 
 # The smallest MiB in (LO, HI] that saves a dump, to BENCH_RESOLUTION; HI must. Sets
-# BENCH_FOUND to "MIB open_ms dump_bytes" of the smallest that did (empty: HI did not).
+# BENCH_FOUND to "FAILED MIB open_ms dump_bytes": the largest MiB that failed (or LO),
+# the smallest that did not and its figures (empty: HI did not).
 bench_smallest() {	# bench_smallest WAY LO HI
 	local way=$1 lo=$2 hi=$3 mid best
 	BENCH_FOUND=
@@ -165,14 +173,14 @@ bench_smallest() {	# bench_smallest WAY LO HI
 			lo=$mid
 		fi
 	done
-	BENCH_FOUND="$hi $(bench_field open_ms "$best") $(bench_field dump_bytes "$best")"
+	BENCH_FOUND="$lo $hi $(bench_field open_ms "$best") $(bench_field dump_bytes "$best")"
 }
 
 # Each way's bisection over (BENCH_LOW, BENCH_HIGH] MiB in a guest of BENCH_MEMORY (the
 # arch's facts); the passphrase's from the hand-over's result up, since it needs at least
 # that.
 bench_ways() {	# bench_ways TSV
-	local way low tsv=$1
+	local way low failed mib tsv=$1
 	# shellcheck disable=SC2034 # read by boot (ci-matrix/run.sh)
 	local MEMORY=${BENCH_MEMORY:-}
 	if [ -n "$BENCH_WAYS" ] && [ -z "$MEMORY" ]; then
@@ -182,8 +190,8 @@ bench_ways() {	# bench_ways TSV
 	local from=${BENCH_FROM:-$BENCH_LOW} high=${BENCH_TO:-$BENCH_HIGH}
 	for way in $BENCH_WAYS; do
 		low=
-		[ "$way" != passphrase ] || low=$(awk '$1 == "crashkey" { print $2 }' "$tsv")
-		[ "${low:-0}" -gt "$from" ] || low=$from
+		[ "$way" != passphrase ] || low=$(awk '$1 == "crashkey" { mib = $3 } END { print mib }' "$tsv")
+		[ "${low:-0}" -gt "$from" ] && [ "$low" -lt "$high" ] || low=$from
 		BENCH_TRIALS=0
 		say "bench: $way, crashkernel= in (${low}M, ${high}M]"
 		if ! bench_disks "$way"; then
@@ -195,8 +203,10 @@ bench_ways() {	# bench_ways TSV
 			result fail "bench: $way: a dump saved with crashkernel=${high}M"
 			continue
 		fi
-		result ok "bench: $way: smallest crashkernel= ${BENCH_FOUND%% *} MiB"
-		printf '%s\t%s\t%s\n' "$way" "${BENCH_FOUND// /$'\t'}" "$BENCH_TRIALS" >> "$tsv"
+		read -r failed mib _ <<<"$BENCH_FOUND"
+		result ok "bench: $way: smallest crashkernel= $mib MiB (to $((mib - failed)) MiB)"
+		printf '%s\t%s\t%s\t%s\n' "$way" "${BENCH_FOUND// /$'\t'}" "$BENCH_TRIALS" \
+			"$BENCH_RUN" >> "$tsv"
 	done
 }
 
@@ -230,7 +240,6 @@ bench_arch() {
 	# The arch's facts may give none: registering 1024 keys takes minutes under TCG.
 	local BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}
 	mkdir -p "$BENCH_OUT"
-	printf 'resolution\t%s\n' "$BENCH_RESOLUTION" > "$tsv"
 	bench_secrets
 	bench_ways "$tsv"
 	for n in $BENCH_SCALE_KEYS; do
