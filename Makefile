@@ -9,7 +9,8 @@
 #                                 STRESS_LOADS (200) loads under churn, for DEBUG_ARCHES
 #   make bench [BENCH_ARCHES=...]  the smallest crashkernel= with crashkey, with the
 #                                 passphrase and unencrypted, by bisection in QEMU; the
-#                                 tables in $(CRASHKEY_CACHE)/bench (docs/bench.md)
+#                                 tables in $(CRASHKEY_CACHE)/bench (docs/design.md);
+#                                 with BENCH_FROM/BENCH_TO it refines the last results
 #   make deb                      the crashkey Debian package (tools/debian), checked by
 #                                 lintian, in $(CRASHKEY_CACHE)/build/deb
 #
@@ -49,7 +50,7 @@ check-debug: deps
 
 bench: ARCHES = $(BENCH_ARCHES)
 bench: deps
-	rm -f $(CRASHKEY_CACHE)/bench/*.tsv
+	$(if $(BENCH_FROM)$(BENCH_TO),,rm -f $(CRASHKEY_CACHE)/bench/*.tsv)
 	ci-matrix/run.sh -s bench $(BENCH_ARCHES); status=$$?; \
 		ci-matrix/bench-report.py $(CRASHKEY_CACHE)/bench . && exit $$status
 
