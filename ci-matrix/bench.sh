@@ -190,7 +190,8 @@ bench_ways() {	# bench_ways TSV
 	local from=${BENCH_FROM:-$BENCH_LOW} high=${BENCH_TO:-$BENCH_HIGH}
 	for way in $BENCH_WAYS; do
 		low=
-		[ "$way" != passphrase ] || low=$(awk '$1 == "crashkey" { mib = $3 } END { print mib }' "$tsv")
+		[ "$way" != passphrase ] || [ ! -f "$tsv" ] ||
+			low=$(awk '$1 == "crashkey" { mib = $3 } END { print mib }' "$tsv")
 		[ "${low:-0}" -gt "$from" ] && [ "$low" -lt "$high" ] || low=$from
 		BENCH_TRIALS=0
 		say "bench: $way, crashkernel= in (${low}M, ${high}M]"
