@@ -30,6 +30,16 @@ say() { printf '[%s] %s\n' "$ARCH_NAME" "$*"; }
 
 # ---- build --------------------------------------------------------------
 
+# Build dirs under CRASHKEY_CACHE are shared by every checkout that uses the cache, and
+# make's timestamps compare only within one: sources of another clone, older than the
+# objects, would leave another checkout's binary in place. A build from another
+# checkout starts from an empty DIR.
+build_dir_for_this_checkout() {	# build_dir_for_this_checkout DIR
+	local stamp=$1/.checkout
+	[ "$(cat "$stamp" 2>/dev/null)" != "$CRASHKEY_TOP" ] || return 0
+	rm -rf "$1" && mkdir -p "$1" && echo "$CRASHKEY_TOP" > "$stamp"
+}
+
 # crashkey is built against the target's own libcryptsetup, libkeyutils, libuuid,
 # libblkid and json-c, taken from the unpacked packages: only their headers (at their
 # paths under usr/include, for <blkid/blkid.h>), their .so files and the runtime
@@ -37,6 +47,7 @@ say() { printf '[%s] %s\n' "$ARCH_NAME" "$*"; }
 build_userspace() {
 	local out=$1 target inc lib h
 	target=$("$CRASHKEY_TOP/ci-matrix/rootfs.sh" fetch "$ARCH_NAME") || return
+	build_dir_for_this_checkout "$out" || return
 	inc=$out/include
 	for h in libcryptsetup.h keyutils.h uuid/uuid.h blkid/blkid.h json-c; do
 		mkdir -p "$inc/$(dirname "$h")" &&
@@ -64,8 +75,9 @@ make_cpio() {	# make_cpio DIR OUT COMPRESSOR...
 run_blob_tests_on_target() {
 	local out=$WORK/blob-test tap status
 	[ -n "$QEMU_USER" ] || return 0
-	if ! make -s -C "$CRASHKEY_TOP/tests/host" O="$out" CROSS_COMPILE="$CROSS_COMPILE" \
-		TARGET_ROOT="$CRASHKEY_CACHE/unpacked/$DEB_ARCH" cross >&2; then
+	if ! build_dir_for_this_checkout "$out" ||
+		! make -s -C "$CRASHKEY_TOP/tests/host" O="$out" CROSS_COMPILE="$CROSS_COMPILE" \
+			TARGET_ROOT="$CRASHKEY_CACHE/unpacked/$DEB_ARCH" cross >&2; then
 		result fail "blob unit tests built for $ARCH_NAME"
 		return
 	fi
