@@ -4,8 +4,8 @@
     ci-matrix/bench-report.py BENCH_DIR TOP
 
 Reads BENCH_DIR/<arch>.tsv ("way FAILED MIB open_ms dump_bytes trials RUN" and "scale
-MODE N blob_bytes load_us keys_us restore_us unlock_us" per line, - where none; a later
-line of a way or of a scale count replaces an earlier one) and writes
+MODE N blob_bytes load_us keys_us restore_us unlock_us unlock_kib" per line, - where
+none; a later line of a way or of a scale count replaces an earlier one) and writes
 BENCH_DIR/bench.json and BENCH_DIR/bench.md: the smallest crashkernel= per arch and way,
 exact or as the range the search left, the ratio passphrase / crashkey, the difference
 crashkey - plain; the time to open the volume in the capture kernel, both ways from the
@@ -21,7 +21,7 @@ import sys
 import urllib.parse
 
 WAYS = ("crashkey", "passphrase", "plain")
-SCALE_FIELDS = ("blob_bytes", "load_us", "keys_us", "restore_us", "unlock_us")
+SCALE_FIELDS = ("blob_bytes", "load_us", "keys_us", "restore_us", "unlock_us", "unlock_kib")
 
 
 MAINLINE_MAX_KEYS = 128
@@ -89,6 +89,8 @@ def scale_row(mode, count, values):
         row["mainline_blob_bytes"] = mainline_blob_bytes(count)
     if row["unlock_us"] is not None:
         row["unlock_per_volume_us"] = round(row["unlock_us"] / count)
+    if row["unlock_kib"] is not None:
+        row["unlock_per_volume_kib"] = round(row["unlock_kib"] / count)
     return row
 
 
@@ -163,7 +165,8 @@ def mainline(keys):
 
 def scale_markdown(report):
     lines = table_head("arch", "keys", "blob", "per key", "mainline's blob", "load",
-                       "of which keys", "restore", "crashkey unlock", "per volume")
+                       "of which keys", "restore", "crashkey unlock", "per volume",
+                       "memory per volume")
     for arch, r in report["arches"].items():
         for row in r["scale"]:
             what = f"{row['keys']}" + (" volumes" if row["mode"] == "volumes" else "")
@@ -172,14 +175,16 @@ def scale_markdown(report):
                 f"{cell(row.get('bytes_per_key'), ' B')} | "
                 f"{mainline(row['keys'])} | {ms(row['load_us'])} | "
                 f"{ms(row['keys_us'])} | {ms(row['restore_us'])} | {ms(row['unlock_us'])} | "
-                f"{ms(row.get('unlock_per_volume_us'))} |")
+                f"{ms(row.get('unlock_per_volume_us'))} | "
+                f"{cell(row.get('unlock_per_volume_kib'), ' KiB')} |")
     lines += [
         "",
         "Keys handed over: synthetic ones registered through configfs, or LUKS2 volumes "
         "registered with `crashkey add`. Load: all of `kexec -s -p` in the first kernel, "
         "and the kernel's work on the keys within it (reading them, building, hashing "
         "and placing the blob); restore: the capture kernel's, alone or as the first "
-        "step of `crashkey unlock`. Mainline's blob: 4 + 388 bytes per key, "
+        "step of `crashkey unlock`; memory per volume: how much less the capture kernel "
+        "had available after the unlock, per volume. Mainline's blob: 4 + 388 bytes per key, "
         f"at most {MAINLINE_MAX_KEYS} keys.",
     ]
     return lines

@@ -10,7 +10,8 @@
 # Lines appended to $BENCH_OUT/<arch>.tsv: "way FAILED MIB open_ms dump_bytes trials
 # RUN" (the smallest MIB that saved a dump; FAILED, the largest below it that did not, or
 # the search's lower end, taken to fail) and
-# "scale MODE N blob_bytes load_us keys_us restore_us unlock_us" (- where none); RUN
+# "scale MODE N blob_bytes load_us keys_us restore_us unlock_us unlock_kib" (- where
+# none); RUN
 # names the run (commit@time). ci-matrix/bench-report.py makes the tables: a later line
 # of a way or scale count replaces an earlier one, so that a run with BENCH_FROM and
 # BENCH_TO into the same BENCH_OUT refines what an earlier one found. make bench starts
@@ -224,7 +225,7 @@ bench_scale_crash() {	# bench_scale_crash TSV MODE N
 		return
 	fi
 	line="scale $mode $n"
-	for field in blob_bytes load_us keys_us restore_us unlock_us; do
+	for field in blob_bytes load_us keys_us restore_us unlock_us unlock_kib; do
 		line+=" $(bench_field "$field" "$BENCH_LOADED $BENCH_LINE")"
 	done
 	result ok "bench: $n $mode handed over and restored ($BENCH_LOADED $BENCH_LINE)"

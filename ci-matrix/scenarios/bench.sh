@@ -17,7 +17,8 @@
 #   crashkey-bench: ok open_ms=N dump_bytes=N   or   crashkey-bench: fail WHY
 # The scale modes say "crashkey-bench: loaded load_us=N keys_us=N" before the crash
 # (all of kexec -s -p; the kernel's work on the keys within it) and, in the capture kernel,
-#   crashkey-bench: ok keys=N blob_bytes=N restore_us=N [unlock_us=N]
+#   crashkey-bench: ok keys=N blob_bytes=N restore_us=N [unlock_us=N unlock_kib=N]
+# (unlock_kib: how much less memory the capture kernel had available after the unlock.)
 # The kernel's own times come from the test probe; the others, in microseconds, from the
 # kernel log's timestamps (printk.time=1) of marks written to /dev/kmsg: busybox's clocks
 # count in 10 ms steps.
@@ -120,6 +121,8 @@ timed_load() {	# timed_load MODE: "load_us=N keys_us=N", or fails
 	echo "load_us=$(us_between "crashkey-mark: load-start" "crashkey-mark: load-end")" \
 		"keys_us=$(probe_us last_load_keys_ns)"
 }
+
+mem_available_kib() { sed -n 's/^MemAvailable: *\([0-9]*\) kB$/\1/p' /proc/meminfo; }
 
 crash_size_mib() { echo $(($(cat /sys/kernel/kexec_crash_size) / 1048576)); }
 
@@ -227,16 +230,19 @@ capture_scale() {	# capture_scale MODE
 		fi
 		found=$(grep -c 'user *kdump-cryptsetup:vk-' /proc/keys)
 	else
+		before=$(mem_available_kib)
 		mark unlock-start
 		crashkey unlock > /tmp/unlock.log 2>&1
 		status=$?
 		mark unlock-end
+		after=$(mem_available_kib)
 		found=$(find /dev/mapper -name 'luks-*' | wc -l)
 		if [ "$status" != 0 ]; then
 			bench "fail crashkey unlock (exit $status): $(tail -n 1 /tmp/unlock.log)"
 			return
 		fi
 		unlocked="unlock_us=$(us_between "crashkey-mark: unlock-start" "crashkey-mark: unlock-end")"
+		unlocked="$unlocked unlock_kib=$((before - after))"
 	fi
 	# shellcheck disable=SC2046 # two numbers
 	set -- $(restored)
