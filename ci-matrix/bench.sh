@@ -7,15 +7,15 @@
 # - scale: a crash per count of synthetic keys (BENCH_SCALE_KEYS), with the blob's bytes,
 #   the load's and the restore's time, and one with BENCH_VOLUMES real LUKS2 volumes,
 #   all unlocked by crashkey unlock.
-# Lines appended to $BENCH_OUT/<arch>.tsv: "way FAILED MIB open_ms dump_bytes trials
-# RUN" (the smallest MIB that saved a dump; FAILED, the largest below it that did not, or
-# the search's lower end, taken to fail) and
-# "scale MODE N blob_bytes load_us keys_us restore_us unlock_us unlock_kib" (- where
-# none); RUN
-# names the run (commit@time). ci-matrix/bench-report.py makes the tables: a later line
-# of a way or scale count replaces an earlier one, so that a run with BENCH_FROM and
-# BENCH_TO into the same BENCH_OUT refines what an earlier one found. make bench starts
-# from empty files.
+# Lines appended to $BENCH_OUT/<arch>.tsv:
+#   way FAILED MIB open_ms dump_bytes trials RUN
+#   scale MODE N blob_bytes load_us keys_us restore_us unlock_us unlock_kib
+# MIB is the smallest size that saved a dump; FAILED the largest below it that did not,
+# or the search's lower end, taken to fail; RUN names the run (commit@time); - where a
+# figure is none. ci-matrix/bench-report.py makes the tables: a later line of a way or
+# scale count replaces an earlier one, so that a run with BENCH_FROM and BENCH_TO into
+# the same BENCH_OUT refines what an earlier one found. make bench starts from empty
+# files unless it is given BENCH_FROM or BENCH_TO.
 #
 #   BENCH_RESOLUTION=1   MiB; a coarser one makes fewer boots (8: about 3 fewer per way)
 #   BENCH_WAYS=...       some of "crashkey passphrase plain" (the passphrase's search
