@@ -4,8 +4,8 @@
     ci-matrix/bench-report.py BENCH_DIR TOP
 
 Reads BENCH_DIR/<arch>.tsv ("way FAILED MIB open_ms dump_bytes trials RUN" and "scale
-MODE N blob_bytes load_us keys_us restore_us unlock_us unlock_kib" per line, - where
-none; a later line of a way or of a scale count replaces an earlier one) and writes
+MODE N blob_bytes load_us keys_us restore_us unlock_us unlock_kib RUN" per line, -
+where none; a later line of a way or of a scale count replaces an earlier one) and writes
 BENCH_DIR/bench.json and BENCH_DIR/bench.md: the smallest crashkernel= per arch and way,
 exact or as the range the search left, the ratio passphrase / crashkey, the difference
 crashkey - plain; the time to open the volume in the capture kernel, both ways from the
@@ -82,8 +82,8 @@ def number(field):
     return None if field == "-" else int(field)
 
 
-def scale_row(mode, count, values):
-    row = {"mode": mode, "keys": count, **dict(zip(SCALE_FIELDS, values))}
+def scale_row(mode, count, values, run):
+    row = {"mode": mode, "keys": count, **dict(zip(SCALE_FIELDS, values)), "run": run}
     if row["blob_bytes"] is not None:
         row["bytes_per_key"] = round(row["blob_bytes"] / count)
         row["mainline_blob_bytes"] = mainline_blob_bytes(count)
@@ -106,9 +106,9 @@ def read_arch(path):
                 lines.append({"way": fields[0], "failed_mib": failed, "crashkernel_mib": mib,
                               "open_ms": open_ms, "dump_bytes": dump_bytes,
                               "boots": trials, "run": fields[6]})
-            if len(fields) == 3 + len(SCALE_FIELDS) and fields[0] == "scale":
+            if len(fields) == 4 + len(SCALE_FIELDS) and fields[0] == "scale":
                 scale[fields[1], int(fields[2])] = scale_row(
-                    fields[1], int(fields[2]), [number(x) for x in fields[3:]])
+                    fields[1], int(fields[2]), [number(x) for x in fields[3:-1]], fields[-1])
     return lines, list(scale.values())
 
 
@@ -235,7 +235,8 @@ def ways_markdown(report):
 def runs_line(report):
     runs = {}
     for arch, r in report["arches"].items():
-        for run in [way["run"] for way in r["ways"].values()] + [(r["open"] or {}).get("run")]:
+        for run in [way["run"] for way in r["ways"].values()] + [(r["open"] or {}).get("run")] \
+                + [row["run"] for row in r["scale"]]:
             if run:
                 runs.setdefault(run, set()).add(arch)
     return "; ".join(f"{run} ({', '.join(sorted(arches))})" for run, arches in runs.items())
@@ -250,8 +251,7 @@ def markdown(report):
     if any(r["scale"] for r in arches):
         lines += scale_markdown(report) + [""]
     m, v = report["machine"], report["versions"]
-    if any(r["ways"] for r in arches):
-        lines += [f"Runs of the bisections: {runs_line(report)}.", ""]
+    lines += [f"Runs: {runs_line(report)}.", ""]
     lines.append(
         f"Report at commit {report['commit']}; Linux {v['kernel']}, cryptsetup {v['cryptsetup']}, "
         f"makedumpfile {v['makedumpfile']}; QEMU TCG on {m['cpus']} CPUs ({m['cpu']}), "

@@ -9,7 +9,7 @@
 #   all unlocked by crashkey unlock.
 # Lines appended to $BENCH_OUT/<arch>.tsv:
 #   way FAILED MIB open_ms dump_bytes trials RUN
-#   scale MODE N blob_bytes load_us keys_us restore_us unlock_us unlock_kib
+#   scale MODE N blob_bytes load_us keys_us restore_us unlock_us unlock_kib RUN
 # MIB is the smallest size that saved a dump; FAILED the largest below it that did not,
 # or the search's lower end, taken to fail; RUN names the run (commit@time); - where a
 # figure is none. ci-matrix/bench-report.py makes the tables: a later line of a way or
@@ -229,7 +229,7 @@ bench_scale_crash() {	# bench_scale_crash TSV MODE N
 		line+=" $(bench_field "$field" "$BENCH_LOADED $BENCH_LINE")"
 	done
 	result ok "bench: $n $mode handed over and restored ($BENCH_LOADED $BENCH_LINE)"
-	echo "${line// /$'\t'}" >> "$tsv"
+	echo "${line// /$'\t'}"$'\t'"$BENCH_RUN" >> "$tsv"
 }
 
 # boot_arch for -s bench.

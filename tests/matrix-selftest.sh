@@ -220,7 +220,7 @@ test_bench_report() {
 		passphrase 1080 1125 52000 3000 6 plain 32 79 0 3000 6
 	  printf '%s\t%s\t%s\t%s\t%s\t%s\trun-b\n' crashkey 139 140 700 3000 7 \
 		plain 119 120 0 3000 7
-	  printf 'scale\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' keys 1024 1 1 1 1 - - \
+	  printf 'scale\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\trun-c\n' keys 1024 1 1 1 1 - - \
 		keys 1024 147512 3300000 9000 25000 - - \
 		volumes 64 9272 3100000 1500 2000 6400000 99328; } > "$dir/testarch.tsv"
 	"$TOP/ci-matrix/bench-report.py" "$dir" "$TOP" > /dev/null ||:
@@ -249,6 +249,12 @@ print(k["bytes_per_key"], k["mainline_blob_bytes"], v["mainline_blob_bytes"], v[
 		tap 1 "bench report: the scale markdown row"
 	else
 		tap 0 "bench report: the scale markdown row"
+	fi
+	if grep -qxF 'Runs: run-b (testarch); run-a (testarch); run-c (testarch).' \
+		"$dir/bench.md" 2>/dev/null; then
+		tap 1 "bench report: names every run its figures come from"
+	else
+		tap 0 "bench report: names every run its figures come from"
 	fi
 }
 
