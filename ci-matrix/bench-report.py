@@ -99,8 +99,13 @@ def read_arch(path):
     and the scale rows, the last per mode and count."""
     lines, scale = [], {}
     with open(path) as f:
-        for line in f:
+        for number_of_line, line in enumerate(f, 1):
             fields = line.split()
+            known = (len(fields) == 7 and fields[0] in WAYS) or \
+                (len(fields) == 4 + len(SCALE_FIELDS) and fields[0] == "scale")
+            if fields and not known:
+                print(f"bench-report: {path}:{number_of_line}: not a result of this bench's "
+                      "format, left out", file=sys.stderr)
             if len(fields) == 7 and fields[0] in WAYS:
                 failed, mib, open_ms, dump_bytes, trials = map(int, fields[1:6])
                 lines.append({"way": fields[0], "failed_mib": failed, "crashkernel_mib": mib,
