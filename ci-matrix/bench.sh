@@ -32,7 +32,8 @@ BENCH_OUT=${BENCH_OUT:-$CRASHKEY_CACHE/bench}
 BENCH_SCALE_KEYS=${BENCH_SCALE_KEYS-1 64 1024}
 BENCH_VOLUMES=${BENCH_VOLUMES-64}
 # One name for every arch of this run: the report compares open times within a run.
-BENCH_RUN=$(git -C "$CRASHKEY_TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)@$(date -u +%FT%TZ)
+BENCH_RUN=$(git -C "$CRASHKEY_TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
+BENCH_RUN+=@$(date -u +%FT%TZ)
 
 # The volume's passphrase, volume key (hex) and LUKS UUID, made once per run.
 bench_secrets() {
