@@ -101,19 +101,17 @@ def read_arch(path):
     with open(path) as f:
         for number_of_line, line in enumerate(f, 1):
             fields = line.split()
-            known = (len(fields) == 7 and fields[0] in WAYS) or \
-                (len(fields) == 4 + len(SCALE_FIELDS) and fields[0] == "scale")
-            if fields and not known:
-                print(f"bench-report: {path}:{number_of_line}: not a result of this bench's "
-                      "format, left out", file=sys.stderr)
             if len(fields) == 7 and fields[0] in WAYS:
                 failed, mib, open_ms, dump_bytes, trials = map(int, fields[1:6])
                 lines.append({"way": fields[0], "failed_mib": failed, "crashkernel_mib": mib,
                               "open_ms": open_ms, "dump_bytes": dump_bytes,
                               "boots": trials, "run": fields[6]})
-            if len(fields) == 4 + len(SCALE_FIELDS) and fields[0] == "scale":
+            elif len(fields) == 4 + len(SCALE_FIELDS) and fields[0] == "scale":
                 scale[fields[1], int(fields[2])] = scale_row(
                     fields[1], int(fields[2]), [number(x) for x in fields[3:-1]], fields[-1])
+            elif fields:
+                print(f"bench-report: {path}:{number_of_line}: not a result of this bench's "
+                      "format, left out", file=sys.stderr)
     return lines, list(scale.values())
 
 
