@@ -30,15 +30,10 @@ say() { printf '[%s] %s\n' "$ARCH_NAME" "$*"; }
 
 # ---- build --------------------------------------------------------------
 
-# Build dirs under CRASHKEY_CACHE are shared by every checkout that uses the cache, and
-# make's timestamps compare only within one: sources of another clone, older than the
-# objects, would leave another checkout's binary in place. A build from another
-# checkout starts from an empty DIR.
-build_dir_for_this_checkout() {	# build_dir_for_this_checkout DIR
-	local stamp=$1/.checkout
-	[ "$(cat "$stamp" 2>/dev/null)" != "$CRASHKEY_TOP" ] || return 0
-	rm -rf "$1" && mkdir -p "$1" && echo "$CRASHKEY_TOP" > "$stamp"
-}
+# Userspace build output of this checkout's own, as tests/run-all.sh keeps the host's:
+# make's timestamps compare only within one checkout, and another clone's objects, newer
+# than these sources, would be taken as up to date (and its binary booted).
+CHECKOUT_ID=$(printf '%s' "$CRASHKEY_TOP" | cksum | cut -d' ' -f1)
 
 # crashkey is built against the target's own libcryptsetup, libkeyutils, libuuid,
 # libblkid and json-c, taken from the unpacked packages: only their headers (at their
@@ -47,7 +42,6 @@ build_dir_for_this_checkout() {	# build_dir_for_this_checkout DIR
 build_userspace() {
 	local out=$1 target inc lib h
 	target=$("$CRASHKEY_TOP/ci-matrix/rootfs.sh" fetch "$ARCH_NAME") || return
-	build_dir_for_this_checkout "$out" || return
 	inc=$out/include
 	for h in libcryptsetup.h keyutils.h uuid/uuid.h blkid/blkid.h json-c; do
 		mkdir -p "$inc/$(dirname "$h")" &&
@@ -73,11 +67,10 @@ make_cpio() {	# make_cpio DIR OUT COMPRESSOR...
 # The blob unit tests (tests/host) built for the target and run under qemu-user: the
 # byte order is fixed on big-endian s390x too. Natively built and run by tests/host.
 run_blob_tests_on_target() {
-	local out=$WORK/blob-test tap status
+	local out=$WORK/blob-test-$CHECKOUT_ID tap status
 	[ -n "$QEMU_USER" ] || return 0
-	if ! build_dir_for_this_checkout "$out" ||
-		! make -s -C "$CRASHKEY_TOP/tests/host" O="$out" CROSS_COMPILE="$CROSS_COMPILE" \
-			TARGET_ROOT="$CRASHKEY_CACHE/unpacked/$DEB_ARCH" cross >&2; then
+	if ! make -s -C "$CRASHKEY_TOP/tests/host" O="$out" CROSS_COMPILE="$CROSS_COMPILE" \
+		TARGET_ROOT="$CRASHKEY_CACHE/unpacked/$DEB_ARCH" cross >&2; then
 		result fail "blob unit tests built for $ARCH_NAME"
 		return
 	fi
@@ -96,7 +89,7 @@ run_blob_tests_on_target() {
 # initramfs carries it and the kernel image in /boot for kexec. A guest whose inputs
 # are unchanged (a warm run) is kept: assembling and compressing costs a minute per arch.
 assemble_guest() {
-	local root=$WORK/root bin=$WORK/bin env key
+	local root=$WORK/root bin=$GUEST_BIN env key
 	local -a binaries=("$bin/crashkey" "$bin/elfcheck" "$bin/keyscan")
 	# The bench's capture kernel saves the dump as kdump-tools does.
 	[ "$SCENARIO" != bench ] ||
@@ -275,6 +268,7 @@ prepare_arch() {
 	WORK=$CRASHKEY_CACHE/run/$ARCH_NAME${BUILD_TAG:+-$BUILD_TAG}
 	# The bench's guest is another image (makedumpfile in its capture initrd).
 	[ "$SCENARIO" != bench ] || WORK+=-bench
+	GUEST_BIN=$WORK/bin-$CHECKOUT_ID
 	mkdir -p "$WORK"
 
 	say "building the kernel"
@@ -290,7 +284,7 @@ prepare_arch() {
 		T_GUEST=0
 		return
 	fi
-	if ! build_userspace "$WORK/bin" || ! assemble_guest; then
+	if ! build_userspace "$GUEST_BIN" || ! assemble_guest; then
 		result fail "tool build and guest assembly"
 		return 1
 	fi

@@ -242,7 +242,9 @@ capture_scale() {	# capture_scale MODE
 			return
 		fi
 		unlocked="unlock_us=$(us_between "crashkey-mark: unlock-start" "crashkey-mark: unlock-end")"
-		unlocked="$unlocked unlock_kib=$((before - after))"
+		# No MemAvailable: no figure ("-"), not a made-up 0.
+		[ -z "$before" ] || [ -z "$after" ] ||
+			unlocked="$unlocked unlock_kib=$((before - after))"
 	fi
 	# shellcheck disable=SC2046 # two numbers
 	set -- $(restored)
