@@ -120,8 +120,7 @@ def span(way):
     return way["failed_mib"] + 1, way["crashkernel_mib"]
 
 
-def exact_or_range(low, high, digits=None):
-    low, high = (round(x, digits) for x in (low, high)) if digits else (low, high)
+def exact_or_range(low, high):
     return low if low == high else [low, high]
 
 
@@ -130,7 +129,8 @@ def summarize(ways):
     out = {}
     if a and b:
         (a_lo, a_hi), (b_lo, b_hi) = span(a), span(b)
-        out["passphrase_over_crashkey"] = exact_or_range(b_lo / a_hi, b_hi / a_lo, 2)
+        out["passphrase_over_crashkey"] = exact_or_range(round(b_lo / a_hi, 2),
+                                                           round(b_hi / a_lo, 2))
     if a and c:
         (a_lo, a_hi), (c_lo, c_hi) = span(a), span(c)
         out["crashkey_minus_plain_mib"] = exact_or_range(a_lo - c_hi, a_hi - c_lo)
