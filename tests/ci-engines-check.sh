@@ -317,7 +317,11 @@ relay "YAML structure check" $? "$out"
 # ---- tap2junit.py -------------------------------------------------------
 
 check_tap2junit() {
-	PY_REPORT=$PY_REPORT python3 - "$TOP/tests/tap2junit.py" "${ARCHES[0]:-x86_64}" <<'EOF'
+	local scratch status=0
+	scratch=$(mktemp)
+	PY_REPORT=$PY_REPORT TAP_VERDICT=$TOP/tests/tap-verdict.sh SCRATCH_TAP=$scratch \
+		python3 - "$TOP/tests/tap2junit.py" "${ARCHES[0]:-x86_64}" <<'EOF' || status=$?
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -365,21 +369,21 @@ try:
     root = convert(SAMPLE)
     ts = suite_of(root)
     got = {k: ts.get(k) for k in ("tests", "failures", "skipped", "errors")}
-    want = {"tests": "5", "failures": "3", "skipped": "1", "errors": "0"}
+    want = {"tests": "5", "failures": "4", "skipped": "0", "errors": "0"}
     if got != want:
         counts.append("testsuite counts %s, want %s" % (got, want))
     if root.tag == "testsuites" and {k: root.get(k) for k in want} != want:
         counts.append("testsuites counts %s" % {k: root.get(k) for k in want})
     tcs = list(ts.iter("testcase"))
     real = {tc.get("name"): tc for tc in tcs}
-    if sum(tc.find("failure") is not None for tc in tcs) != 3:
-        counts.append("%d <failure> elements, want 3"
+    if sum(tc.find("failure") is not None for tc in tcs) != 4:
+        counts.append("%d <failure> elements, want 4"
                       % sum(tc.find("failure") is not None for tc in tcs))
     skip = real.get("tool: unlock on a loop device")
-    if skip is None or skip.find("skipped") is None:
-        counts.append("the SKIP test has no <skipped>")
-    elif skip.find("skipped").get("message") != "no loop device":
-        counts.append("skip reason %r" % skip.find("skipped").get("message"))
+    if skip is None or skip.find("failure") is None:
+        counts.append("the SKIP test has no <failure>: a skip counts as failed")
+    elif "no loop device" not in skip.find("failure").get("message"):
+        counts.append("skip reason %r" % skip.find("failure").get("message"))
 
     first = real.get("kunit crash_key_blob_parse")
     if first is None or first.get("classname") != "sample." + arch:
@@ -406,7 +410,8 @@ try:
     ok_tap = "ok 1 - a\nok 2 - b # SKIP why\n1..2\n"
     for label, tap, want_n in (("a right plan at the end", ok_tap, 0),
                                ("no plan", "ok 1 - a\nnot ok 2 - b\n", 1),
-                               ("two plans", "1..1\nok 1 - a\n1..1\n", 1),
+                               ("two plans short of the tests", "1..1\nok 1 - a\n1..1\n", 1),
+                               ("two streams that add up", "1..1\nok 1 - a\n1..1\nok 1 - b\n", 0),
                                ("1..3 for 2 tests", "1..3\nok 1 - a\nok 2 - b\n", 1),
                                ("empty input", "", 1)):
         r = convert(tap)
@@ -424,9 +429,38 @@ report("tap2junit: XML parses; tests/failures/skipped counts for ok, not ok, SKI
        "and a bad plan", counts)
 report("tap2junit: failure text carries the '# ' diagnostics; names escaped; "
        "'<arch>: ' becomes the classname", cases)
-report("tap2junit: a mismatched, missing or doubled TAP plan adds a failing "
-       "'TAP plan' testcase, a right one none", plans)
+report("tap2junit: plans that do not add up to the tests, or none, add a failing "
+       "'TAP plan' testcase, right ones none", plans)
+
+# The summary's verdict (tests/tap-verdict.sh) and JUnit's, on the same TAP and exit
+# status: the failed count is the failures, the passed count the other testcases.
+verdicts = []
+for tap, status in (("ok 1 - a\nok 2 - b # SKIP no tty\n1..2\n", 0),
+                    ("ok 1 - a\nok 2 - b #skip\nnot ok 3 - c # SKIP\n1..3\n", 1),
+                    ("ok 1 - a\nBail out! no disk\n1..1\n", 1),
+                    ("ok 1 - a\n1..2\n", 0),
+                    ("ok 1 - a\n1..1\n", 2),
+                    ("1..2\nok 1 - a\nok 2 - b\n1..1\nok 1 - c\n", 0),
+                    ("ok - unnumbered\nok 1 - a\n1..1\n", 0),
+                    ("ok 1 - a # TODO later\nnot ok 2 - b # TODO\n1..2\n", 1)):
+    try:
+        with open(os.environ["SCRATCH_TAP"], "w") as f:
+            f.write(tap)
+        v = subprocess.run([os.environ["TAP_VERDICT"], os.environ["SCRATCH_TAP"], str(status)],
+                           capture_output=True, text=True, check=False).stdout.split()
+        r = subprocess.run([sys.executable, tool, "s", str(status)], input=tap.encode(),
+                           capture_output=True, check=False)
+        ts = suite_of(ET.fromstring(r.stdout))
+        j = [int(ts.get("tests")) - int(ts.get("failures")), int(ts.get("failures"))]
+        if [int(x) for x in v] != j:
+            verdicts.append("%r, status %d: summary %s, JUnit %s" % (tap, status, v, j))
+    except (RuntimeError, ET.ParseError, OSError, ValueError) as e:
+        verdicts.append("%r: %s" % (tap, e))
+report("tap2junit and the summary (tap-verdict.sh) agree: a SKIP, a Bail out!, a short "
+       "plan, an exit status count the same", verdicts)
 EOF
+	rm -f "$scratch"
+	return "$status"
 }
 
 out=$(check_tap2junit 2>&1)

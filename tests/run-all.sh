@@ -42,7 +42,7 @@ run_suite() {
 	counts=$("$TOP/tests/tap-verdict.sh" "$log" "$status" 2> "$log.verdict")
 	cat "$log.verdict" >> "$log"
 	rm -f "$log.verdict"
-	"$TOP/tests/tap2junit.py" "$name" < "$log" > "$LOGDIR/junit/$name.xml" 2>/dev/null ||
+	"$TOP/tests/tap2junit.py" "$name" "$status" < "$log" > "$LOGDIR/junit/$name.xml" 2>/dev/null ||
 		rm -f "$LOGDIR/junit/$name.xml"
 	echo "$counts $(($(date +%s) - t0))" > "$LOGDIR/$name.counts"
 	if [ "${QUIET:-0}" = 1 ]; then
