@@ -239,7 +239,7 @@ bench_arch() {
 	# For boot: one CPU (not the random placement), no KUnit (not the first crash), no
 	# DIMM to plug.
 	# shellcheck disable=SC2034 # read by boot (ci-matrix/run.sh)
-	local PLACEMENT=bench T_CRASH=bench MEMORY_HOTADD=
+	local PLACEMENT=bench T_CRASH=bench MEMORY_HOTADD="" RESULT_GROUP=bench
 	# The arch's facts may give none: registering 1024 keys takes minutes under TCG.
 	local BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}
 	mkdir -p "$BENCH_OUT"

@@ -2,23 +2,27 @@
 """The runner's side of the guest's requests (ci-matrix/run.sh), through QEMU's QMP.
 
     guest-requests.py plug-memory QMP-SOCKET SIZE
-    guest-requests.py scan-memory QMP-SOCKET DUMP DISK PASSPHRASE MAILBOX
+    guest-requests.py scan-memory QMP-SOCKET DUMP BLOB-ADDR BLOB-SIZE MAILBOX
+                      HELD-DISK HELD-PASSPHRASE-HEX OPEN-DISK OPEN-PASSPHRASE-HEX
 
 plug-memory: the guest asked for more memory with keys loaded: add a RAM backend of
 SIZE (like 128M) and a pc-dimm on it. If that fails, the guest's wait for new memory
 fails its check; the reason is printed here (the runner keeps it next to the log).
 
-scan-memory: count a LUKS volume key in all of a stopped guest's RAM, from the host.
+scan-memory: look for LUKS volume keys in all of a stopped guest's RAM, from the host.
 The matrix's capture kernel asks for this before it restores the keys: at that point
-the key of a volume that was registered but closed must be in the guest's RAM exactly
-once, in the handed-over blob. The scan covers both kernels at once (the crashed one's
-memory and the capture kernel's), and it needs nothing in the guest that would hold the
-key itself: the host stops the VM, has QEMU write its RAM as an ELF core (DUMP), lets it
-go on, takes the key from the volume's header in the disk image DISK with PASSPHRASE
-(cryptsetup on the host), and counts it in the dump. The answer, "memory-scan COUNT
-PADDR...", goes to the first sector of the MAILBOX disk, which the guest polls; on any
-error the answer is "memory-scan error WHY", which the guest's check reports as failed.
-The dump is deleted; no key byte is printed.
+the key of a volume that was registered but closed (HELD) must be in the guest's RAM
+exactly once, inside the handed-over blob (BLOB-ADDR, BLOB-SIZE bytes), and no half of it
+anywhere else; the key of a volume that was open when the kernel crashed (OPEN) is the
+control, which the same scan must find. The scan covers both kernels at once (the
+crashed one's memory and the capture kernel's), and it needs nothing in the guest that
+would hold a key itself: the host stops the VM, has QEMU write its RAM as an ELF core
+(DUMP), lets it go on, takes each key from its volume's header in the disk image with
+its passphrase (cryptsetup on the host), and looks for it in the dump in every form a
+kernel keeps a key in (key_forms). The answers, "memory-scan-held ok|fail WHY" and
+"memory-scan-control ok|fail WHY", go to the first sector of the MAILBOX disk, which the
+guest polls; on any error both say "error WHY", which the guest's checks report as
+failed. The dump is deleted; no key byte is printed.
 """
 import json
 import mmap
@@ -75,7 +79,7 @@ def volume_key(disk, passphrase):
     out = subprocess.run(
         ["cryptsetup", "luksDump", "--dump-volume-key", "--batch-mode",
          "--key-file", "-", disk],
-        input=passphrase.encode(), capture_output=True, check=True).stdout.decode()
+        input=passphrase, capture_output=True, check=True).stdout.decode()
     hexdigits = "".join(out.split("MK dump:", 1)[1].split())
     key = bytes.fromhex(hexdigits)
     if len(key) < 16:
@@ -99,15 +103,64 @@ def load_segments(core):
     return segments
 
 
-def find_key(dump, key):
+def key_forms(key):
+    """The forms of a key a kernel may hold, as tests/helpers/keyscan.c --forms has
+    them: the whole key, each half (an XTS key is two AES keys, kept apart), and each
+    half with its 32-bit words byte-swapped (lib/crypto/aes.c loads the key as
+    little-endian words: so a big-endian arch's key schedule holds it)."""
+    half = len(key) // 2
+
+    def swapped(b):
+        return b"".join(b[i:i + 4][::-1] for i in range(0, len(b), 4))
+
+    return {"whole": key, "half 1": key[:half], "half 2": key[half:],
+            "half 1 swapped": swapped(key[:half]), "half 2 swapped": swapped(key[half:])}
+
+
+def find_forms(dump, key):
+    """Each form of key -> the physical addresses of its copies in the core DUMP."""
+    found = {}
     with open(dump, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as core:
-        paddrs = []
-        for offset, size, paddr in load_segments(core):
-            at = core.find(key, offset, offset + size)
-            while at >= 0:
-                paddrs.append(paddr + at - offset)
-                at = core.find(key, at + 1, offset + size)
-        return paddrs
+        segments = load_segments(core)
+        for name, needle in key_forms(key).items():
+            found[name] = []
+            for offset, size, paddr in segments:
+                at = core.find(needle, offset, offset + size)
+                while at >= 0:
+                    found[name].append(paddr + at - offset)
+                    at = core.find(needle, at + 1, offset + size)
+    return found
+
+
+def held_verdict(found, half, blob_addr, blob_size):
+    """ok: the whole key once, inside the blob; its halves only there; no swapped half."""
+    whole = found["whole"]
+    if len(whole) != 1:
+        return "fail %d copies of the whole key, at %s" % (
+            len(whole), " ".join("%#x" % a for a in whole[:6]) or "-")
+    at = whole[0]
+    if not blob_addr <= at <= blob_addr + blob_size - 2 * half:
+        return "fail its one copy is at %#x, not in the blob (%#x, %d bytes)" % (
+            at, blob_addr, blob_size)
+    stray = ["%s at %#x" % (name, a) for name, want in
+             (("half 1", [at]), ("half 2", [at + half]), ("half 1 swapped", []),
+              ("half 2 swapped", [])) for a in found[name] if a not in want]
+    if stray:
+        return "fail a part of it outside the blob: " + ", ".join(stray[:6])
+    return "ok once, at %#x in the blob at %#x" % (at, blob_addr)
+
+
+def control_verdict(found, half):
+    """ok: each half of an open volume's key apart from its whole copies, verbatim or
+    swapped: the form in which this arch's cipher keeps it."""
+    whole = set(found["whole"])
+    counts = "whole %d, halves %d/%d, swapped %d/%d" % tuple(
+        len(found[n]) for n in ("whole", "half 1", "half 2", "half 1 swapped", "half 2 swapped"))
+    for name, shift in (("half 1", 0), ("half 2", half)):
+        apart = [a for a in found[name] if a - shift not in whole]
+        if not apart and not found[name + " swapped"]:
+            return "fail no copy of its %s apart from the whole key (%s)" % (name, counts)
+    return "ok " + counts
 
 
 def answer(mailbox, text):
@@ -136,14 +189,19 @@ def plug_memory(qmp_path, size):
     print("plugged a %s DIMM" % size)
 
 
-def scan_memory(qmp_path, dump, disk, passphrase, mailbox):
+def scan_memory(qmp_path, dump, blob_addr, blob_size, mailbox,
+                held_disk, held_passphrase, open_disk, open_passphrase):
     try:
+        held = volume_key(held_disk, bytes.fromhex(held_passphrase))
+        control = volume_key(open_disk, bytes.fromhex(open_passphrase))
         dump_guest_ram(qmp_path, dump)
-        paddrs = find_key(dump, volume_key(disk, passphrase))
-        answer(mailbox, "memory-scan %d %s" % (len(paddrs),
-                                              " ".join("%#x" % a for a in paddrs[:8])))
-    except Exception as e:  # the guest's check reports it
-        answer(mailbox, "memory-scan error %s" % str(e).replace("\n", " ")[:200])
+        answer(mailbox, "memory-scan-held %s\nmemory-scan-control %s" % (
+            held_verdict(find_forms(dump, held), len(held) // 2, int(blob_addr, 0),
+                         int(blob_size, 0)),
+            control_verdict(find_forms(dump, control), len(control) // 2)))
+    except Exception as e:  # the guest's checks report it
+        why = str(e).replace("\n", " ")[:200]
+        answer(mailbox, "memory-scan-held error %s\nmemory-scan-control error %s" % (why, why))
         raise
     finally:
         if os.path.exists(dump):
@@ -151,7 +209,7 @@ def scan_memory(qmp_path, dump, disk, passphrase, mailbox):
 
 
 def main():
-    requests = {"plug-memory": (plug_memory, 2), "scan-memory": (scan_memory, 5)}
+    requests = {"plug-memory": (plug_memory, 2), "scan-memory": (scan_memory, 9)}
     if len(sys.argv) < 2 or sys.argv[1] not in requests or \
             len(sys.argv) != 2 + requests[sys.argv[1]][1]:
         sys.exit(__doc__.split("\n\n")[1])

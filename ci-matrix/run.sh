@@ -23,7 +23,7 @@ fi
 ARCHES=("${@:-x86_64}")
 RESULTS=$(mktemp)
 TIMINGS=$CRASHKEY_CACHE/run/timings.$$	# one line per arch whose boots all ran
-trap 'rm -f "$RESULTS"' EXIT
+trap 'rm -f "$RESULTS" "$RESULTS".*.expected' EXIT
 
 now() { date +%s; }
 say() { printf '[%s] %s\n' "$ARCH_NAME" "$*"; }
@@ -67,7 +67,7 @@ make_cpio() {	# make_cpio DIR OUT COMPRESSOR...
 # The blob unit tests (tests/host) built for the target and run under qemu-user: the
 # byte order is fixed on big-endian s390x too. Natively built and run by tests/host.
 run_blob_tests_on_target() {
-	local out=$WORK/blob-test-$CHECKOUT_ID tap status
+	local out=$WORK/blob-test-$CHECKOUT_ID tap status RESULT_GROUP="blob unit tests"
 	[ -n "$QEMU_USER" ] || return 0
 	if ! make -s -C "$CRASHKEY_TOP/tests/host" O="$out" CROSS_COMPILE="$CROSS_COMPILE" \
 		TARGET_ROOT="$CRASHKEY_CACHE/unpacked/$DEB_ARCH" cross >&2; then
@@ -77,11 +77,11 @@ run_blob_tests_on_target() {
 	status=0
 	tap=$("$QEMU_USER" "$out/cross/blob_test" --vectors "$CRASHKEY_TOP/tests/host/vectors") ||
 		status=$?
-	RESULT_TAG="[under $QEMU_USER] " collect_tap "blob unit tests" <<<"$tap"
+	collect_tap "blob unit tests" <<<"$tap"
 	if [ "$status" = 0 ]; then
 		result ok "blob unit tests under $QEMU_USER exit 0"
 	else
-		result fail "blob unit tests under $QEMU_USER exit 0 (status $status)"
+		result fail "blob unit tests under $QEMU_USER exit 0" "status $status"
 	fi
 }
 
@@ -154,7 +154,7 @@ follow_log() {
 			say "$(($(now) - t0))s plugging a $MEMORY_HOTADD DIMM"
 			plug_memory "$log" ;;
 		*"crashkey-request: memory-scan "*)
-			say "$(($(now) - t0))s scanning the guest's RAM for a volume key"
+			say "$(($(now) - t0))s scanning the guest's RAM for two volume keys"
 			scan_guest_memory "$log" "${line#*crashkey-request: memory-scan }" ;;
 		*"Linux version"*) echo "linux $(now)" >> "$log.events" ;;
 		esac
@@ -174,18 +174,29 @@ guest_request() {	# guest_request LOG REQUEST ARG...
 # The guest asked for MEMORY_HOTADD more memory, with keys loaded: a DIMM.
 plug_memory() { guest_request "$1" plug-memory "$MEMORY_HOTADD" || true; }
 
-# The guest asked how often the key of one of its volumes is in its RAM: "vdX
-# PASSPHRASE". The answer goes to the mailbox disk.
-scan_guest_memory() {	# scan_guest_memory LOG "vdX PASSPHRASE"
-	local role=${2%% *} disk=none i
+# The disk image of the guest's disk of role ROLE.
+role_disk() {
+	local i
 	for i in "${!DISK_ROLES[@]}"; do
-		[ "${DISK_ROLES[i]}" != "$role" ] || disk=$i
+		[ "${DISK_ROLES[i]}" != "$1" ] || { echo "$WORK/disk$i.img"; return; }
 	done
-	guest_request "$1" scan-memory "$WORK/ram.dump" "$WORK/disk$disk.img" "${2#* }" \
-		"$WORK/mailbox.img" && return
+	echo "$WORK/no-disk-of-role-$1"
+}
+
+# The guest asked where in its RAM the keys of two of its volumes are: "HELD:PASS
+# OPEN:PASS", roles and their passphrases in hex. The blob's place is the setup stage's
+# last "crashkey-blob: ADDR SIZE" line. The answers go to the mailbox disk.
+scan_guest_memory() {	# scan_guest_memory LOG "HELD:PASS OPEN:PASS"
+	local held=${2%% *} open=${2#* } blob
+	blob=$(sed -n 's/.*crashkey-blob: \(0x[0-9a-f]*\) \([0-9]*\).*/\1 \2/p' "$1" | tail -n 1)
+	# shellcheck disable=SC2086 # address and size, or nothing (then the script says so)
+	guest_request "$1" scan-memory "$WORK/ram.dump" ${blob:-none none} "$WORK/mailbox.img" \
+		"$(role_disk "${held%%:*}")" "${held#*:}" "$(role_disk "${open%%:*}")" "${open#*:}" &&
+		return
 	# It answers its own errors; this is for one that kept it from starting.
 	grep -q '^memory-scan' "$WORK/mailbox.img" ||
-		echo "memory-scan error the runner's scan failed: $(tail -n 1 "$1.requests")" |
+		printf 'memory-scan-%s error the runner'"'"'s scan failed: %s\n' \
+			held "$(tail -n 1 "$1.requests")" control "$(tail -n 1 "$1.requests")" |
 		dd of="$WORK/mailbox.img" conv=notrunc 2>/dev/null
 }
 
@@ -262,7 +273,7 @@ load_matrix_facts() {
 # Everything up to the first boot: kernel, the checks that need no guest, tool and guest
 # image. Fails if there is nothing to boot.
 prepare_arch() {
-	local t out
+	local t out RESULT_GROUP=build
 	load_arch "$ARCH_NAME"
 	load_matrix_facts
 	WORK=$CRASHKEY_CACHE/run/$ARCH_NAME${BUILD_TAG:+-$BUILD_TAG}
@@ -296,7 +307,7 @@ prepare_arch() {
 # objects, so it waits until every arch's kernel is built, and runs while the last
 # arch boots: off the critical path.
 check_unchanged() {
-	local out t
+	local out t RESULT_GROUP=unchanged
 	t=$(now)
 	# Its TAP says what failed; its exit status must not end this script (set -e).
 	out=$("$CRASHKEY_TOP/cross-build/check-unchanged.sh" "$ARCH_NAME" 2>&1) || true
@@ -334,47 +345,46 @@ boot_arch() {
 }
 
 # One crash with the key blob at PLACEMENT (random, or lowest/highest page of the arch's
-# window), then the verify boot. Checks of a non-random cycle are named after it.
+# window), then the verify boot. Its results are in groups named after PLACEMENT.
 crash_cycle() {
-	local t status log tx crash_log=$WORK/crash-$PLACEMENT.log verify_log=$WORK/verify-$PLACEMENT.log
-	local stage=setup
-	case "$PLACEMENT" in
-	random) RESULT_TAG= ;;
-	tampered) RESULT_TAG="[tampered blob] " stage=tamper ;;
-	*) RESULT_TAG="[blob at $PLACEMENT page] " ;;
-	esac
+	local t status tx crash_log=$WORK/crash-$PLACEMENT.log verify_log=$WORK/verify-$PLACEMENT.log
+	local stage=setup limit RESULT_GROUP=$PLACEMENT
+	[ "$PLACEMENT" != tampered ] || stage=tamper
 	make_disks
 	say "boot 1: $stage stage (blob: $PLACEMENT), crash"
 	t=$(now)
 	status=0
-	boot "$crash_log" $((TIMEOUT_CRASH * TIMEOUT_SCALE + TIMEOUT_STRESS)) "$stage" || status=$?
+	limit=$((TIMEOUT_CRASH * TIMEOUT_SCALE + TIMEOUT_STRESS))
+	boot "$crash_log" "$limit" "$stage" || status=$?
 	T_CRASH+=/$(($(now) - t))
 	tx=$(transition_seconds "$crash_log")
 	T_KEXEC+=/${tx:--}
-	[ "$status" != 124 ] || say "timed out after $((TIMEOUT_CRASH * TIMEOUT_SCALE + TIMEOUT_STRESS))s"
+	[ "$status" != 124 ] || say "timed out after ${limit}s"
+	check_qemu_exit "crash boot" "$status" "$limit"
 	[ -n "$T_VERIFY" ] || collect_kunit "$crash_log"
 	if [ "$stage" = tamper ]; then
-		collect_checks "$crash_log" tamper capture
+		collect_checks "$crash_log" "$PLACEMENT" tamper capture
 		check_kernel_log "$crash_log"
-		RESULT_TAG=
 		return
 	fi
 
 	say "boot 2: open the volumes with passphrases, check the dump"
 	t=$(now)
 	status=0
-	boot "$verify_log" $((TIMEOUT_VERIFY * TIMEOUT_SCALE)) verify || status=$?
+	limit=$((TIMEOUT_VERIFY * TIMEOUT_SCALE))
+	boot "$verify_log" "$limit" verify || status=$?
 	T_VERIFY+=/$(($(now) - t))
-	collect_checks "$crash_log" setup capture
-	# The random cycle's verify boot ends in kexec -e into one more stage.
+	[ "$status" != 124 ] || say "timed out after ${limit}s"
+	check_qemu_exit "verify boot" "$status" "$limit"
+	collect_checks "$crash_log" "$PLACEMENT" setup capture
+	# The random cycle's verify boot ends in kexec -e into two more stages.
 	if [ "$PLACEMENT" = random ]; then
-		collect_checks "$verify_log" verify kexeced
+		collect_checks "$verify_log" "$PLACEMENT" verify kexecskip kexeced
 	else
-		collect_checks "$verify_log" verify
+		collect_checks "$verify_log" "$PLACEMENT" verify
 	fi
 	check_kernel_log "$crash_log"
 	check_kernel_log "$verify_log"
-	RESULT_TAG=
 	say "logs: $crash_log $verify_log"
 }
 
@@ -385,8 +395,7 @@ crash_cycle() {
 # boot opens the volumes in its initrd, saves the dump with makedumpfile and reboots;
 # the next boot reads the dump back and powers off.
 kdump_tools_cycle() {
-	local dir=$WORK/debian deb t status=0
-	RESULT_TAG="[kdump-tools] "
+	local dir=$WORK/debian deb t status=0 RESULT_GROUP=kdump-tools
 	mkdir -p "$dir"
 	say "kdump-tools: building the crashkey package and a Debian 12 server with it"
 	t=$(now)
@@ -402,9 +411,9 @@ kdump_tools_cycle() {
 		t=$(now)
 		boot_server "$dir" || status=$?
 		say "kdump-tools: QEMU ended with status $status after $(($(now) - t))s"
+		check_qemu_exit "the server's three boots" "$status" "$TIMEOUT_DEBIAN"
 		check_server_log "$dir/kdump-tools.log"
 	fi
-	RESULT_TAG=
 }
 
 # The server's encrypted volumes, "name uuid", from its crypttab.
@@ -459,7 +468,7 @@ boot_server() {
 # What the server's boots reported, and what its capture boot's console shows.
 check_server_log() {
 	local log=$1 name uuid
-	collect_checks "$log" kdump-tools-load kdump-tools-verify
+	collect_checks "$log" kdump-tools kdump-tools-load kdump-tools-verify
 	while read -r name uuid; do
 		expect_line "$log" "unlocked $uuid .* -> /dev/mapper/$name" \
 			"the kdump initrd opened $name under its crypttab name"
@@ -475,22 +484,55 @@ check_server_log() {
 	check_kernel_log "$log"
 }
 
+# The TAP plan comes first: every arch's expected results (ci-matrix/expected/), so
+# that a result that never reports is one the plan announced. The bench has none: its
+# results are measurements, its plan comes at the end. Each arch's list is kept for
+# the report in $RESULTS.<arch>.expected.
+announce_plan() {
+	local arch n=0
+	[ "$SCENARIO" != bench ] || return 0
+	for arch in "${ARCHES[@]}"; do
+		expected_checks "$arch" > "$RESULTS.$arch.expected" ||
+			die "the expected checks of $arch (ci-matrix/expected/) cannot be read"
+		n=$((n + $(wc -l < "$RESULTS.$arch.expected")))
+	done
+	PLANNED=$n
+	[ "${STORY:-0}" = 1 ] || echo "1..$n"
+}
+
+# Each arch's results against its expected ones; what it reported is kept in the
+# expected lists' format beside its logs, to compare with them after a change.
+compare_results() {
+	local arch dir
+	[ "$SCENARIO" != bench ] || return 0
+	for arch in "${ARCHES[@]}"; do
+		compare_with_expected "$arch" "$RESULTS.$arch.expected"
+		dir=$CRASHKEY_CACHE/run/$arch${BUILD_TAG:+-$BUILD_TAG}
+		mkdir -p "$dir"
+		reported_checks "$arch" > "$dir/reported.checks"
+	done
+}
+
 seconds() { case "$1" in *[0-9]) echo "$1s" ;; *) echo "$1" ;; esac; }
 
 # STORY=1 (make demo): the progress lines tell the story; list failed checks only.
 report() {
-	local n=0 passed=0 failed=0 arch status name
-	while IFS=$'\t' read -r arch status name; do
+	local n=0 passed=0 failed=0 arch status group name detail
+	compare_results
+	while IFS=$'\t' read -r arch status group name detail; do
 		n=$((n + 1))
 		if [ "$status" = ok ]; then
 			passed=$((passed + 1))
-			[ "${STORY:-0}" = 1 ] || echo "ok $n - $arch: $name"
+			[ "${STORY:-0}" = 1 ] || echo "ok $n - $arch: $group: $name"
 		else
 			failed=$((failed + 1))
-			echo "not ok $n - $arch: $name"
+			echo "not ok $n - $arch: $group: $name"
+			[ -z "$detail" ] || echo "# $detail"
 		fi
 	done < "$RESULTS"
-	[ "${STORY:-0}" = 1 ] || echo "1..$n"
+	[ "${STORY:-0}" = 1 ] || [ -n "${PLANNED:-}" ] || echo "1..$n"
+	[ -z "${PLANNED:-}" ] || [ "$n" = "$PLANNED" ] ||
+		echo "# $n results against a plan of $PLANNED: the unexpected ones failed above"
 	echo
 	printf '%-8s %-12s %6s %6s %-12s %-9s %-9s %6s %6s\n' arch scenario kernel guest \
 		crash+cap kexec verify passed failed
@@ -543,6 +585,14 @@ debug)
 	TIMEOUT_STRESS=$((STRESS_LOADS * 40)) ;;
 *) die "unknown KERNEL_VARIANT=$KERNEL_VARIANT (known: debug)" ;;
 esac
+# The groups of the expected results (ci-matrix/expected/) this run has at all: a debug
+# kernel runs the crash-unlock cycles only, with the stress loads' checks added; the
+# kdump-tools scenario runs only its own cycle.
+case "$KERNEL_VARIANT:$SCENARIO" in
+debug:*) EXPECT_SKIP='^(kdump-tools|unchanged)' EXPECT_EXTRA=debug ;;
+*:kdump-tools) EXPECT_ONLY='^(kdump-tools|arch)$' ;;
+esac
+announce_plan
 prefetch_packages &
 # Builds run one after another (never two kernel builds at once); an arch's boots (QEMU
 # TCG, one thread each) run in the background, overlapping the next arch's build, at

@@ -56,11 +56,80 @@ tap "$([ "$out" = "0 -
 printf '%s' "$KEY" | sed 's/../& /g' > "$SCRATCH/spaced"
 out=$("$SCRATCH/keyscan" "$CORE" < "$SCRATCH/spaced" 2>&1)
 tap "$([ "$out" = 3 ]; echo $?)" "keyscan reads keys in cryptsetup's spaced hex" "$out"
+# --forms: a file with KEY's first half alone, and its second half swapped word by word
+# (as a big-endian arch's AES key schedule holds it): whole 0, half 1 once, half 2 0,
+# swapped half 1 0, swapped half 2 once; a key that is no whole words, its whole form only.
+{ head -c 100 /dev/zero; printf '%s' "${KEY:0:64}" | xxd -r -p; head -c 100 /dev/zero
+  printf '%s' "${KEY:64}" | sed 's/\(..\)\(..\)\(..\)\(..\)/\4\3\2\1/g' | xxd -r -p; } > "$SCRATCH/forms"
+out=$(printf '%s\n%s\n' "$KEY" abcdef | "$SCRATCH/keyscan" --forms "$SCRATCH/forms" 2>&1 | tr '\n' ' ')
+tap "$([ "$out" = "0 1 0 0 1 0 " ]; echo $?)" "keyscan --forms counts a key whole, by halves and by word-swapped halves" "$out"
+out=$(printf '%s\n' "$KEY" | "$SCRATCH/keyscan" --where --forms "$CORE" 2>&1 | tr '\n' ' ')
+tap "$([ "$out" = "3 0x1010 3 0x1010 3 0x1030 0 - 0 - " ]; echo $?)" "keyscan --where --forms: each form's first copy" "$out"
 echo "${KEY}zz" > "$SCRATCH/bad"
 "$SCRATCH/keyscan" "$CORE" < "$SCRATCH/bad" > /dev/null 2>&1
 tap "$([ $? = 2 ]; echo $?)" "keyscan refuses a key that is not hex"
 echo "$KEY" | "$SCRATCH/keyscan" "$SCRATCH/missing" > /dev/null 2>&1
 tap "$([ $? = 1 ]; echo $?)" "keyscan fails on a file it cannot read"
+
+# The runner's RAM scan (ci-matrix/guest-requests.py scan-memory), its verdicts on cores
+# with the keys planted: the held key once in the blob passes, and each way of being
+# elsewhere fails; the control passes only with each half found apart from the whole.
+# Its forms are keyscan --forms's: both count the same in the same core.
+out=$(python3 - "$TOP/ci-matrix/guest-requests.py" "$SCRATCH" "$SCRATCH/keyscan" <<'PY' 2>&1
+import importlib.util, os, struct, subprocess, sys
+spec = importlib.util.spec_from_file_location("requests", sys.argv[1])
+gr = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(gr)
+key, other = os.urandom(64), os.urandom(64)
+forms = gr.key_forms(key)
+BLOB, SIZE = 0x10000, 8192
+
+def core(plants):
+    """An ELF64 core of one PT_LOAD at paddr 0 (64 KiB after the headers), planted."""
+    data = bytearray(0x1000 + (256 << 10))
+    data[:64] = struct.pack("<16sHHIQQQIHHHHHH", b"\x7fELF\x02\x01\x01" + bytes(9),
+                            4, 62, 1, 0, 64, 0, 0, 64, 56, 1, 0, 0, 0)
+    data[64:120] = struct.pack("<IIQQQQQQ", 1, 7, 0x1000, 0, 0, 256 << 10, 256 << 10, 0)
+    for paddr, b in plants:
+        data[0x1000 + paddr:0x1000 + paddr + len(b)] = b
+    path = os.path.join(sys.argv[2], "scan.core")
+    open(path, "wb").write(data)
+    return path
+
+def held(plants):
+    return gr.held_verdict(gr.find_forms(core(plants), key), 32, BLOB, SIZE).split()[0]
+
+def control(plants):
+    return gr.control_verdict(gr.find_forms(core(plants), key), 32).split()[0]
+
+in_blob = (BLOB + 100, key)
+cases = [
+    ("held: once in the blob", held([in_blob]), "ok"),
+    ("held: not at all", held([]), "fail"),
+    ("held: twice", held([in_blob, (0x100, key)]), "fail"),
+    ("held: once, outside the blob", held([(0x100, key)]), "fail"),
+    ("held: and half 2 elsewhere", held([in_blob, (0x100, forms["half 2"])]), "fail"),
+    ("held: and half 1 swapped elsewhere", held([in_blob, (0x100, forms["half 1 swapped"])]), "fail"),
+    ("control: whole key only", control([(0x100, key)]), "fail"),
+    ("control: halves verbatim apart", control([(0x100, key), (0x200, forms["half 1"]),
+                                                (0x300, forms["half 2"])]), "ok"),
+    ("control: halves swapped", control([(0x200, forms["half 1 swapped"]),
+                                         (0x300, forms["half 2 swapped"])]), "ok"),
+    ("control: half 2 missing", control([(0x100, key), (0x200, forms["half 1"])]), "fail"),
+]
+bad = ["%s: %s, want %s" % c for c in cases if c[1] != c[2]]
+path = core([in_blob, (0x200, forms["half 1 swapped"]), (0x300, forms["half 2"]),
+             (0x400, other)])
+py = [len(v) for v in gr.find_forms(path, key).values()]
+c = subprocess.run([sys.argv[3], "--forms", path], input=key.hex() + "\n", text=True,
+                   capture_output=True).stdout.split()
+if [int(n) for n in c] != py:
+    bad.append("keyscan --forms counts %s, the runner's scan %s" % (c, py))
+print("\n".join(bad) or "all %d verdicts right, counts agree" % len(cases))
+sys.exit(1 if bad else 0)
+PY
+)
+tap $? "the runner's RAM scan: the held key once in the blob passes, elsewhere or in part fails; the control needs both halves" "$out"
 
 out=$("$SCRATCH/elfcheck" --paddr "$CORE" 0x1010 2>&1)
 tap "$([ "$out" = 0x100010 ]; echo $?)" "elfcheck --paddr maps an offset in the first segment" "$out"

@@ -44,46 +44,128 @@ expect_verdict() {
 stamp() { sed 's/^/[    1.000000] /'; }
 
 good_stage_log() {
-	cat <<-'EOF'
-	crashkey-plan: setup 2
-	crashkey-check: ok luksFormat vda
-	crashkey-check: ok kexec -s -p
-	crashkey-stage-done: setup
-	crashkey-plan: capture 1
-	crashkey-check: ok crashkey unlock
-	crashkey-stage-done: capture
-	EOF
+	printf '%s\n' 'crashkey-stage: setup' 'crashkey-check: ok luksFormat vda' \
+		'crashkey-check: ok kexec -s -p' 'crashkey-stage-done: setup' \
+		'crashkey-stage: capture' 'crashkey-check: ok crashkey unlock' \
+		'crashkey-stage-done: capture'
+}
+
+# What good_stage_log must report, as an arch's expected list gives it.
+good_stage_expected() {
+	printf 'random/%s\t%s\n' setup 'luksFormat vda' setup 'kexec -s -p' \
+		setup 'stage setup ran to its end' capture 'crashkey unlock' \
+		capture 'stage capture ran to its end'
+}
+
+# collect_stages LOG: the collector, then the comparison with good_stage_expected.
+collect_stages() {
+	collect_checks "$1" random setup capture
+	good_stage_expected > "$SCRATCH/expected"
+	compare_with_expected testarch "$SCRATCH/expected"
 }
 
 test_stages() {
 	good_stage_log > "$SCRATCH/log"
-	collect_checks "$SCRATCH/log" setup capture
+	collect_stages "$SCRATCH/log"
 	expect_verdict "complete stages pass" 0
 
 	good_stage_log | sed 's/^crashkey-check: ok kexec/crashkey-che[    2.1] random: crng init done\nck: ok kexec/' \
 		> "$SCRATCH/log"
-	collect_checks "$SCRATCH/log" setup capture
-	expect_verdict "a check line split by kernel output fails its stage" 1 "2 planned checks reported (1 were)"
+	collect_stages "$SCRATCH/log"
+	expect_verdict "a check line split by kernel output fails" 1 "kexec -s -p	expected (ci-matrix/expected/), never reported"
 
 	good_stage_log | sed 's/crashkey-check: ok kexec/crashkey-check: okkexec/' > "$SCRATCH/log"
-	collect_checks "$SCRATCH/log" setup capture
-	expect_verdict "an unreadable check line fails" 1 "unreadable check line"
+	collect_stages "$SCRATCH/log"
+	expect_verdict "an unreadable check line fails, and so does the check it was" 2 "unreadable check line"
 
 	good_stage_log | sed '/kexec -s -p/,$d' > "$SCRATCH/log"
-	collect_checks "$SCRATCH/log" setup capture
-	expect_verdict "a stage that dies early, and the stage after it, fail" 3 "stage capture announced its plan"
+	collect_stages "$SCRATCH/log"
+	expect_verdict "a stage that dies early fails each check it did not report" 4 \
+		"capture	crashkey unlock	expected (ci-matrix/expected/), never reported"
 
-	good_stage_log | sed '/crashkey-plan: capture/d' > "$SCRATCH/log"
-	collect_checks "$SCRATCH/log" setup capture
-	expect_verdict "a stage without a plan fails" 2 "stage capture announced its plan"
+	good_stage_log | sed 's/ok crashkey unlock/FAIL crashkey unlock\texit 2/' > "$SCRATCH/log"
+	collect_stages "$SCRATCH/log"
+	expect_verdict "a failed check fails, with its reason" 1 "crashkey unlock	exit 2"
 
-	good_stage_log | sed 's/crashkey-plan: capture 1/crashkey-plan: capture 2/' > "$SCRATCH/log"
-	collect_checks "$SCRATCH/log" setup capture
-	expect_verdict "a check that never printed fails its stage" 1 "2 planned checks reported (1 were)"
+	good_stage_log | sed 's/ok kexec -s -p/ok kexec -s -p (renamed)/' > "$SCRATCH/log"
+	collect_stages "$SCRATCH/log"
+	expect_verdict "a renamed check fails twice: new name unexpected, old one missing" 2 \
+		"kexec -s -p (renamed)	not an expected check of testarch"
 
-	good_stage_log | sed 's/ok crashkey unlock/FAIL crashkey unlock: exit 2/' > "$SCRATCH/log"
-	collect_checks "$SCRATCH/log" setup capture
-	expect_verdict "a failed check fails" 1 "crashkey unlock: exit 2"
+	good_stage_log | sed '/ok luksFormat vda/p' > "$SCRATCH/log"
+	collect_stages "$SCRATCH/log"
+	expect_verdict "a check reported twice where one is expected fails" 1 \
+		"luksFormat vda	not an expected check"
+
+	good_stage_log | sed '/crashkey-stage: capture/d' > "$SCRATCH/log"
+	collect_stages "$SCRATCH/log"
+	expect_verdict "a check reported in another stage fails" 2 "setup	crashkey unlock	not an expected check"
+
+	good_stage_log > "$SCRATCH/log"
+	collect_checks "$SCRATCH/log" random setup capture
+	ARCH_NAME=otherarch result ok "not this arch's"
+	: > "$SCRATCH/expected"
+	compare_with_expected otherarch "$SCRATCH/expected"
+	expect_verdict "the comparison touches only its own arch's results" 1 "not this arch's	not an expected check of otherarch"
+}
+
+# ---- the expected lists themselves, and a guest that left QEMU badly --------------
+
+# Every arch's list parses; a conf's feature switched off (x86_64 without hibernation:
+# the guest then leaves that check out) fails the run, however the rest went.
+test_expected_lists() {
+	local conf arch ok=1
+	for conf in "$TOP"/ci-matrix/arch/*.conf; do
+		arch=$(basename "$conf" .conf)
+		if ! CRASHKEY_TOP=$TOP expected_checks "$arch" > "$SCRATCH/expected" 2> "$SCRATCH/err" ||
+			[ ! -s "$SCRATCH/expected" ]; then
+			ok=0
+			cat "$SCRATCH/err" >&2
+		fi
+	done
+	tap "$ok" "every arch's expected checks parse, and none is empty"
+
+	mkdir -p "$SCRATCH/top/ci-matrix/expected"
+	printf 'no group\n' > "$SCRATCH/top/ci-matrix/expected/common.checks"
+	: > "$SCRATCH/top/ci-matrix/expected/testarch.checks"
+	if CRASHKEY_TOP=$SCRATCH/top expected_checks testarch > /dev/null 2>&1; then
+		tap 0 "a check outside any [group] is an error"
+	else
+		tap 1 "a check outside any [group] is an error"
+	fi
+
+	# Every expected result of x86_64 reported and passed, but the one the guest leaves
+	# out with HIBERNATION=no.
+	CRASHKEY_TOP=$TOP expected_checks x86_64 > "$SCRATCH/expected"
+	awk -F'\t' -v OFS='\t' '{ print "testarch", "ok", $1, $2, "" }' "$SCRATCH/expected" |
+		grep -v 'hibernation refused' > "$RESULTS"
+	compare_with_expected testarch "$SCRATCH/expected"
+	expect_verdict "x86_64 run as with HIBERNATION=no in its conf: its missing check fails" 1 \
+		"random/setup	hibernation refused while keys are handed over	expected"
+	ok=1
+	if CRASHKEY_TOP=$TOP EXPECT_SKIP='^(kdump-tools|unchanged)' expected_checks x86_64 |
+		grep -qE '^(kdump-tools|unchanged)'; then
+		ok=0
+	fi
+	tap "$ok" "EXPECT_SKIP leaves a variant's missing groups out"
+}
+
+# A guest that reported every check and ended its stage, then did not leave QEMU by
+# itself: killed (here, a stand-in for QEMU killed after its last check) or timed out.
+test_qemu_exit() {
+	local status=0
+	RESULT_GROUP=random
+	check_qemu_exit "crash boot" 0 600
+	expect_verdict "QEMU that ended by itself passes" 0
+	{ (good_stage_log > "$SCRATCH/log"; kill -KILL "$BASHPID") || status=$?; } 2> /dev/null
+	collect_stages "$SCRATCH/log"
+	check_qemu_exit "crash boot" "$status" 600
+	expect_verdict "a guest killed after its last check fails (status $status)" 1 "QEMU exited with status 137"
+	status=0
+	timeout 1 sleep 5 || status=$?
+	check_qemu_exit "crash boot" "$status" 1
+	expect_verdict "a guest that hangs until its timeout fails" 1 "timed out after 1 s"
+	RESULT_GROUP=
 }
 
 # ---- KUnit -------------------------------------------------------------------
@@ -116,7 +198,7 @@ test_kunit() {
 
 	good_ktap | sed '/ok 2 arch_unmaps_page/d' | stamp > "$SCRATCH/log"
 	collect_kunit "$SCRATCH/log"
-	expect_verdict "a KUnit case that never reported fails" 1 "crash_dm_crypt: 2 planned cases reported (1 were)"
+	expect_verdict "a KUnit case that never reported fails" 1 "crash_dm_crypt: every planned case reported	2 planned, 1 reported"
 
 	good_ktap | sed 's/# Totals: pass:2 fail:0/# Totals: pass:1 fail:1/' | stamp > "$SCRATCH/log"
 	collect_kunit "$SCRATCH/log"
@@ -124,7 +206,7 @@ test_kunit() {
 
 	good_ktap | sed '/^ok 1 crash_dm_crypt/d' | stamp > "$SCRATCH/log"
 	collect_kunit "$SCRATCH/log"
-	expect_verdict "a suite without its result line fails" 1 "all 1 KUnit suites reported (0 did)"
+	expect_verdict "a suite without its result line fails" 1 "every planned KUnit suite reported	1 planned, 0 reported"
 
 	echo "no KUnit here" | stamp > "$SCRATCH/log"
 	collect_kunit "$SCRATCH/log"
@@ -139,7 +221,7 @@ test_tap() {
 	printf 'ok 1 - testarch: a\n' | collect_tap unchanged
 	expect_verdict "helper TAP without a plan fails" 1 "unchanged: TAP plan present"
 	printf 'ok 1 - testarch: a\n1..3\n' | collect_tap unchanged
-	expect_verdict "helper TAP short of its plan fails" 1 "3 planned tests reported (1 were)"
+	expect_verdict "helper TAP short of its plan fails" 1 "unchanged: every planned test reported	3 planned, 1 reported"
 	printf '1..0\n' | collect_tap unchanged
 	expect_verdict "helper TAP that tests nothing fails" 1 "ran at least one test"
 	printf 'ok 1 - a # SKIP no loop\n1..1\n' | collect_tap blob
@@ -266,6 +348,8 @@ print(k["bytes_per_key"], k["mainline_blob_bytes"], v["mainline_blob_bytes"], v[
 }
 
 test_stages
+test_expected_lists
+test_qemu_exit
 test_bench_report
 test_kunit
 test_tap

@@ -2,12 +2,14 @@
 # Reporting for matrix guests: the host runner reads these lines from the serial log.
 #   crashkey-step: <text>            progress, shown on the host terminal
 #   crashkey-check: ok <name>        one passed check
-#   crashkey-check: FAIL <name>: ..  one failed check
-#   crashkey-plan: <stage> <n>       the number of checks the stage will report; the
-#                                    runner fails a stage that reports another number
+#   crashkey-check: FAIL <name><TAB><why>
+#                                    one failed check
+#   crashkey-stage: <stage>          the checks that follow are the stage's
 #   crashkey-stage-done: <stage>     the stage ran to its end (a stage that crashes the
 #                                    kernel says so before the crash)
 #   crashkey-request: memory-hot-add the runner plugs a DIMM into this guest
+# Which checks each stage must report is not the guest's to say: the runner compares
+# them with the arch's expected checks (ci-matrix/expected/).
 
 # The kernel's configfs items of crashkey, and its test-only probe and knobs (for the
 # scenarios).
@@ -17,8 +19,8 @@ DEBUG=/sys/kernel/debug/crash_dm_crypt	# CONFIG_CRASH_DM_CRYPT_TEST_PROBE
 
 step() { echo "crashkey-step: $*"; }
 pass() { echo "crashkey-check: ok $1"; }
-fail() { echo "crashkey-check: FAIL $1: $2"; }
-plan() { echo "crashkey-plan: $1 $2"; }
+fail() { printf 'crashkey-check: FAIL %s\t%s\n' "$1" "$2"; }
+begin() { echo "crashkey-stage: $1"; }
 stage_done() { echo "crashkey-stage-done: $1"; }
 request() { echo "crashkey-request: $1"; }
 
@@ -85,11 +87,16 @@ check() {
 	fi
 }
 
-# check_fails NAME MESSAGE COMMAND...: passes when COMMAND fails saying MESSAGE.
+# check_fails NAME MESSAGE COMMAND...: passes when COMMAND fails saying MESSAGE (never
+# empty: any failure at all is not what a check observes).
 check_fails() {
 	_name=$1
 	_want=$2
 	shift 2
+	if [ -z "$_want" ]; then
+		fail "$_name" "check_fails without the message it expects"
+		return
+	fi
 	if _out=$("$@" 2>&1); then
 		fail "$_name" "succeeded, expected: $_want"
 		return
@@ -98,6 +105,24 @@ check_fails() {
 	*"$_want"*) pass "$_name" ;;
 	*) fail "$_name" "expected '$_want', got: $(echo "$_out" | tail -n 2 | tr '\n' ' ')" ;;
 	esac
+}
+
+# check_absent NAME TEXTS COMMAND...: passes when COMMAND succeeds and its output, which
+# it must print, holds none of TEXTS (one per line). Not "! grep": a command that failed
+# to look would pass that.
+check_absent() {
+	_name=$1
+	_texts=$2
+	shift 2
+	if ! _out=$("$@" 2>&1); then
+		fail "$_name" "could not look: $(echo "$_out" | tail -n 2 | tr '\n' ' ')"
+	elif [ -z "$_out" ]; then
+		fail "$_name" "$* printed nothing to look in"
+	elif _found=$(echo "$_out" | grep -F -e "$_texts"); then
+		fail "$_name" "found: $(echo "$_found" | head -n 2 | tr '\n' ' ')"
+	else
+		pass "$_name"
+	fi
 }
 
 # check_eq NAME EXPECTED ACTUAL

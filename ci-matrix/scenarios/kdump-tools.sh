@@ -60,7 +60,7 @@ enroll_tpm() {
 
 load_stage() {
 	step "kdump-tools-load: what the boot did with the packaged units"
-	plan kdump-tools-load 11
+	begin kdump-tools-load
 	check "crashkey.service ran at boot and succeeded" systemctl is-active crashkey.service
 	check "kdump-tools.service loaded the capture kernel" \
 		grep -qx 1 /sys/kernel/kexec_crash_loaded
@@ -101,7 +101,7 @@ verify_stage() {
 	local dump
 	dump=$(dump_file)
 	step "kdump-tools-verify: the dump kdump-tools saved"
-	plan kdump-tools-verify 4
+	begin kdump-tools-verify
 	check "kdump-tools saved one dump" test "$(find /var/crash -mindepth 2 -maxdepth 2 \
 		-name 'dump.*' | wc -l)" = 1
 	check "the dump is on the encrypted volume" on_encrypted_volume "$dump"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * keyscan [--where] FILE: how often does each key given on stdin occur in FILE?
+ * keyscan [--where] [--forms] FILE: how often does each key given on stdin
+ * occur in FILE?
  *
  * Test-only helper for the matrix's capture stage, which searches
  * /proc/vmcore (the crashed kernel's memory) for volume keys that must exist
@@ -10,6 +11,14 @@
  * never printed. With --where, each count is followed by the file offset of
  * the first hit ("-" if none), so that a copy found can be traced to the
  * physical page it was in (elfcheck --paddr).
+ *
+ * With --forms, each key is looked for in five forms, one count line each: the
+ * whole key, its first and its second half (an XTS key is two AES keys, which
+ * the cipher keeps apart), and each half with its 32-bit words byte-swapped:
+ * lib/crypto/aes.c expands a key into words with get_unaligned_le32(), so the
+ * first round keys are the key itself on a little-endian arch and the key
+ * swapped word by word on a big-endian one (s390x without CPACF's AES).
+ * A key whose halves are not whole words gives its whole form only.
  */
 #define _GNU_SOURCE	/* memmem() */
 #include <errno.h>
@@ -19,7 +28,8 @@
 
 #include "hex.h"
 
-#define MAX_KEYS	8
+#define MAX_KEYS	16	/* needles: three keys in five forms, and one */
+#define FORMS		5
 #define MAX_KEY_LEN	512
 #define CHUNK		(1 << 20)
 
@@ -50,6 +60,28 @@ static int parse_key(const char *line, struct needle *n)
 		}
 	}
 	return hi < 0 && n->len ? 0 : -1;
+}
+
+/* The halves of @key, and each with its 32-bit words swapped, after it. */
+static int add_forms(struct needle *keys, int nkeys)
+{
+	const struct needle *key = &keys[nkeys - 1];
+	size_t half = key->len / 2, i;
+	int f;
+
+	if (key->len % 8)
+		return nkeys;
+	if (nkeys + FORMS - 1 > MAX_KEYS)
+		return -1;
+	for (f = 1; f < FORMS; f++) {
+		struct needle *n = &keys[nkeys + f - 1];
+		const unsigned char *from = key->bytes + (f % 2 ? 0 : half);
+
+		n->len = half;
+		for (i = 0; i < half; i++)
+			n->bytes[i] = f < 3 ? from[i] : from[i ^ 3];
+	}
+	return nkeys + FORMS - 1;
 }
 
 /* @buf holds the file's bytes from offset @at. */
@@ -107,11 +139,18 @@ int main(int argc, char **argv)
 {
 	static struct needle keys[MAX_KEYS];
 	char line[4 * MAX_KEY_LEN];
-	int nkeys = 0, where, i;
+	int nkeys = 0, where = 0, forms = 0, arg, i;
 
-	where = argc == 3 && !strcmp(argv[1], "--where");
-	if (argc != 2 + where) {
-		fprintf(stderr, "usage: keyscan [--where] FILE < keys-in-hex\n");
+	for (arg = 1; arg < argc - 1; arg++) {
+		if (!strcmp(argv[arg], "--where"))
+			where = 1;
+		else if (!strcmp(argv[arg], "--forms"))
+			forms = 1;
+		else
+			break;
+	}
+	if (arg != argc - 1) {
+		fprintf(stderr, "usage: keyscan [--where] [--forms] FILE < keys-in-hex\n");
 		return 2;
 	}
 	while (fgets(line, sizeof(line), stdin)) {
@@ -121,12 +160,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		nkeys++;
+		if (forms && (nkeys = add_forms(keys, nkeys)) < 0) {
+			fprintf(stderr, "keyscan: more than %d needles\n", MAX_KEYS);
+			return 2;
+		}
 	}
 	if (!nkeys) {
 		fprintf(stderr, "keyscan: no key on stdin\n");
 		return 2;
 	}
-	if (scan(argv[1 + where], keys, nkeys))
+	if (scan(argv[arg], keys, nkeys))
 		return 1;
 	for (i = 0; i < nkeys; i++) {
 		printf("%lu", keys[i].hits);
