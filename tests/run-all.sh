@@ -6,7 +6,11 @@
 #       --matrix  only the QEMU matrix (CI's per-arch jobs)
 # Each suite prints TAP. A suite passes only if its TAP plan matches its test lines; a
 # skipped test, a "Bail out!", a missing plan or a non-zero exit counts as a failure.
-# Logs, JUnit XML (junit/) and the summary table go to $CRASHKEY_CACHE/test-logs.
+# Logs, JUnit XML (junit/) and the summary table go to $CRASHKEY_CACHE/test-logs, or to
+# $CRASHKEY_TEST_LOGS: the ci-local suite's make check-host runs this script inside this
+# one, and must not clear this run's logs.
+# CRASHKEY_SKIP_CI_LOCAL=1 leaves out the ci-local suite (the host job of .gitlab-ci.yml
+# run by gitlab-ci-local, which runs make check-host, the host suites, a second time).
 set -uo pipefail
 unset MAKEFLAGS MAKEOVERRIDES MFLAGS MAKELEVEL
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +19,7 @@ CACHE=${CRASHKEY_CACHE:-/var/cache/crashkey}
 # by absolute path, and those of another clone (CI's, say) stop make when it is gone.
 HOST_BUILD=$CACHE/build/host-$(printf '%s' "$TOP" | cksum | cut -d' ' -f1)
 export HOST_BUILD
-LOGDIR=$CACHE/test-logs
+LOGDIR=${CRASHKEY_TEST_LOGS:-$CACHE/test-logs}
 HOST=1 MATRIX=1
 case "${1:-}" in
 --host) MATRIX=0; shift ;;
@@ -69,12 +73,16 @@ host_suites() {
 	run_suite host-unit make -s -C "$TOP/tests/host" check O="$HOST_BUILD/unit"
 	run_suite tool tool_suite
 	run_suite deb "$TOP/tests/deb-check.sh"
+	[ "$CI_LOCAL" = 0 ] || run_suite ci-local "$TOP/ci-matrix/ci-local.sh" --tap host-tests
 }
 
 rm -f "$LOGDIR"/*.counts
+CI_LOCAL=1
+[ "${CRASHKEY_SKIP_CI_LOCAL:-0}" != 1 ] || CI_LOCAL=0
 suites=()
 [ "$HOST" = 0 ] || suites+=(static matrix-selftest helpers-selftest ci-engines unchanged-selftest
 	ksrc-selftest host-unit tool deb)
+[ "$HOST" = 0 ] || [ "$CI_LOCAL" = 0 ] || suites+=(ci-local)
 [ "$MATRIX" = 0 ] || suites+=(matrix)
 if [ "$MATRIX" = 1 ]; then
 	# The matrix starts at once (its first kernel build is the longest wait); the host
