@@ -183,14 +183,15 @@ role_disk() {
 	echo "$WORK/no-disk-of-role-$1"
 }
 
-# The guest asked where in its RAM the keys of two of its volumes are: "HELD:PASS
-# OPEN:PASS", roles and their passphrases in hex. The blob's place is the setup stage's
-# last "crashkey-blob: ADDR SIZE" line. The answers go to the mailbox disk.
-scan_guest_memory() {	# scan_guest_memory LOG "HELD:PASS OPEN:PASS"
-	local held=${2%% *} open=${2#* } blob
-	blob=$(sed -n 's/.*crashkey-blob: \(0x[0-9a-f]*\) \([0-9]*\).*/\1 \2/p' "$1" | tail -n 1)
-	# shellcheck disable=SC2086 # address and size, or nothing (then the script says so)
-	guest_request "$1" scan-memory "$WORK/ram.dump" ${blob:-none none} "$WORK/mailbox.img" \
+# The guest asked where in its RAM the keys of two of its volumes are: "ADDR SIZE
+# HELD:PASS OPEN:PASS", where its blob lies now, then roles and their passphrases in hex.
+# The answers go to the mailbox disk.
+scan_guest_memory() {	# scan_guest_memory LOG REQUEST
+	local blob held open
+	read -r blob held open <<<"${2#* }"
+	blob="${2%% *} $blob"
+	# shellcheck disable=SC2086 # address and size
+	guest_request "$1" scan-memory "$WORK/ram.dump" $blob "$WORK/mailbox.img" \
 		"$(role_disk "${held%%:*}")" "${held#*:}" "$(role_disk "${open%%:*}")" "${open#*:}" &&
 		return
 	# It answers its own errors; this is for one that kept it from starting.
@@ -506,10 +507,10 @@ compare_results() {
 	local arch dir
 	[ "$SCENARIO" != bench ] || return 0
 	for arch in "${ARCHES[@]}"; do
-		compare_with_expected "$arch" "$RESULTS.$arch.expected"
 		dir=$CRASHKEY_CACHE/run/$arch${BUILD_TAG:+-$BUILD_TAG}
 		mkdir -p "$dir"
 		reported_checks "$arch" > "$dir/reported.checks"
+		compare_with_expected "$arch" "$RESULTS.$arch.expected"
 	done
 }
 

@@ -412,8 +412,9 @@ static u32 place_next_load;
 /*
  * Memory checks for tests: where the last blob was placed (the placement
  * outlives the blob, so that a test can read the wiped pages through
- * /dev/mem), and a knob that skips the next wipe, so that such a test can
- * show it would see a blob that was not wiped.
+ * /dev/mem), and a knob that skips the wipes of the next load, unload or
+ * shutdown (all of them: an unload wipes the old place twice), so that such
+ * a test can show it would see a blob that was not wiped.
  */
 static struct {
 	unsigned long addr, size, min, max;
@@ -470,7 +471,7 @@ static bool knob_fired(bool *knob)
 
 static bool skip_wipe(void)
 {
-	return knob_fired(&skip_next_wipe);
+	return skip_next_wipe;
 }
 
 static int injected_failure(void)
@@ -505,6 +506,7 @@ static void injection_done(void)
 	fail_next_load = false;
 	place_next_load = PLACE_RANDOM;
 	corrupt_next_load = false;
+	skip_next_wipe = false;
 }
 #else
 static inline void record_placement(const struct kexec_buf *kbuf,
@@ -736,7 +738,7 @@ static void keep_handed_over_keys(void)
 		kept.size = size;
 		return;
 	}
-	memzero_explicit(phys_to_virt(load.prev_addr), load.prev_size);
+	wipe_region(load.prev_addr, load.prev_size);
 	forget_handed_over(len ? "cannot unmap them" : "none registered");
 }
 
@@ -1316,6 +1318,20 @@ static int last_placed_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(last_placed);
 
+/*
+ * Where a kdump kernel's hand-over lies until its restore (size 0 after it):
+ * for the test that counts the keys in all of the machine's RAM, which must
+ * find them there and nowhere else.
+ */
+static int handover_show(struct seq_file *m, void *v)
+{
+	mutex_lock(&restore_lock);
+	seq_printf(m, "addr=%pa size=%zu\n", &handover_addr, handover_size);
+	mutex_unlock(&restore_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(handover);
+
 static void __init create_test_probe(void)
 {
 	struct dentry *dir = debugfs_create_dir("crash_dm_crypt", NULL);
@@ -1326,6 +1342,7 @@ static void __init create_test_probe(void)
 	debugfs_create_bool("fail_next_map", 0600, dir, &fail_next_map);
 	debugfs_create_u32("place_next_load", 0600, dir, &place_next_load);
 	debugfs_create_file("last_placed", 0400, dir, NULL, &last_placed_fops);
+	debugfs_create_file("handover", 0400, dir, NULL, &handover_fops);
 	debugfs_create_bool("skip_next_wipe", 0600, dir, &skip_next_wipe);
 	debugfs_create_bool("corrupt_next_load", 0600, dir, &corrupt_next_load);
 	debugfs_create_u64("last_load_keys_ns", 0400, dir, &last_load_keys_ns);

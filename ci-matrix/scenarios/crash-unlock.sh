@@ -14,6 +14,8 @@ PROBE=$DEBUG/blob_pages
 VOLUMES="vda vdb vdc"		# vda receives the dump, vdb and vdc hold canary data
 CANARY_BYTES=1048576
 
+hex_of() { od -An -v -tx1 < "$1" | tr -d ' \n'; }
+
 passphrase_file() {
 	printf 'crashkey test passphrase for %s' "$1" > "/tmp/$1.pass"
 	echo "/tmp/$1.pass"
@@ -109,7 +111,6 @@ placement() { sed -n 's/.*crashkey\.place=\([a-z]*\).*/\1/p' /proc/cmdline; }
 
 blob_state() { sed 's/ addr=.*//' "$PROBE"; }
 blob_addr() { sed -n 's/.* addr=\(0x[0-9a-f]*\).*/\1/p' "$PROBE"; }
-blob_bytes() { echo $(($(sed -n 's/^pages=\([0-9]*\) .*/\1/p' "$PROBE") * 4096)); }
 
 check_blob_unmapped() {
 	case "$(blob_state)" in
@@ -434,8 +435,6 @@ ready_to_crash() {
 	: > /mnt/setup.complete
 	umount /mnt
 	step "key blob loaded, $(blob_state | cut -d' ' -f1), not present in the kernel's mapping"
-	# Where the host's scan of the guest's RAM must find vdc's key (check_key_once_in_ram).
-	echo "crashkey-blob: $(blob_addr) $(blob_bytes)"
 }
 
 # ---- stress: debug kernels (make check-debug: crashkey.stress=N) -----------
@@ -751,12 +750,13 @@ where_blob_was() {
 # dumps all of its RAM (the crashed kernel's and this one's) and looks for the key there,
 # in every form a kernel keeps one (ci-matrix/guest-requests.py). A second copy would be
 # one the purgatory's swap or the kdump decompressor's move left (s390x), or one the
-# crashed kernel kept. The control: the key of vda, open when the kernel crashed, must be
-# found by the same scan, its halves apart as its cipher keeps them. Nothing here holds
-# either key.
+# crashed kernel kept. Where the blob is now, this kernel's test probe says (on s390x
+# not where the first kernel put it). The control: the key of vda, open when the kernel
+# crashed, must be found by the same scan, its halves apart as its cipher keeps them.
+# Nothing here holds either key.
 check_key_once_in_ram() {
 	step "asking the runner to look for vdc's and vda's keys in all of the guest's RAM"
-	request "memory-scan vdc:$(od -An -v -tx1 < "$(passphrase_file vdc)" | tr -d ' \n') vda:$(od -An -v -tx1 < "$(passphrase_file vda)" | tr -d ' \n')"
+	request "memory-scan $(sed -n 's/^addr=\(0x[0-9a-f]*\) size=\([0-9]*\)$/\1 \2/p' "$DEBUG/handover") vdc:$(hex_of "$(passphrase_file vdc)") vda:$(hex_of "$(passphrase_file vda)")"
 	# shellcheck disable=SC2046 # "memory-scan-held ok|fail|error WHY"
 	set -- $(await_answer memory-scan-held 900)
 	shift
@@ -875,7 +875,8 @@ stage_verify() {
 # first with a throwaway key's blob whose wipe is skipped (the control: the next kernel,
 # same crash reservation, must see its bytes), then from that kernel with the three
 # volumes' keys, whose blob the kernel after it must find zero. Both blobs start on the
-# lowest page of the window.
+# lowest page of the window. The kernel in between loads a crash kernel itself, so its
+# initramfs is the capture one with /boot appended (initramfs archives concatenate).
 kexec_into_next_kernel() {
 	item=$KEYS/00000000-0000-4000-8000-00000000c0de
 	keyctl add logon crashkey-test:kexec-control "crashkey kexec -e control on $(uname -m)" \
@@ -884,13 +885,16 @@ kexec_into_next_kernel() {
 	write "$DEBUG/place_next_load" 1
 	check "load a throwaway key (for the control of kexec -e's wipe)" load_capture
 	close_volumes
-	leave_by_kexec verify kexecskip skip-wipe
+	{ cat /boot/capture.cpio.xz
+	  printf '%s\n' boot boot/kernel boot/capture.cpio.xz | (cd / && cpio -o -H newc); } \
+		> /tmp/with-boot.cpio
+	leave_by_kexec verify kexecskip /tmp/with-boot.cpio skip-wipe
 }
 
-leave_by_kexec() {	# leave_by_kexec STAGE NEXT-STAGE [skip-wipe]
-	check "kexec -s -l the next kernel" kexec -s -l /boot/kernel --initrd=/boot/capture.cpio.xz \
+leave_by_kexec() {	# leave_by_kexec STAGE NEXT-STAGE INITRD [skip-wipe]
+	check "kexec -s -l the next kernel" kexec -s -l /boot/kernel --initrd="$3" \
 		--append="console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 kunit.enable=0 crashkey.stage=$2 crashkey.blob=$(placed_addr),$(placed_size)"
-	[ -z "${3:-}" ] || write "$DEBUG/skip_next_wipe" 1
+	[ -z "${4:-}" ] || write "$DEBUG/skip_next_wipe" 1
 	stage_done "$1"
 	step "leaving with kexec -e"
 	sync
@@ -912,7 +916,7 @@ stage_kexecskip() {
 	write "$DEBUG/place_next_load" 1
 	check "load keys with the capture kernel" load_capture
 	check_blob_unmapped "key blob pages not present before kexec -e"
-	leave_by_kexec kexecskip kexeced
+	leave_by_kexec kexecskip kexeced /boot/capture.cpio.xz
 }
 
 stage_kexeced() {
