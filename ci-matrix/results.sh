@@ -220,6 +220,6 @@ reported_checks() {	# reported_checks ARCH
 		$1 != arch { next }
 		!($3 in names) { groups[++n] = $3 }
 		{ names[$3] = names[$3] $4 "\n" }
-		END { for (i = 1; i <= n; i++) printf "%s[%s]\n%s", i > 1 ? "\n" : "", groups[i], names[groups[i]] }' \
+		END { for (i = 1; i <= n; i++) printf "%s[%s]\n%s", (i > 1 ? "\n" : ""), groups[i], names[groups[i]] }' \
 		"$RESULTS"
 }

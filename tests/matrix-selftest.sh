@@ -142,6 +142,18 @@ test_expected_lists() {
 	compare_with_expected testarch "$SCRATCH/expected"
 	expect_verdict "x86_64 run as with HIBERNATION=no in its conf: its missing check fails" 1 \
 		"random/setup	hibernation refused while keys are handed over	expected"
+	# What a run reported, in the lists' format (reported.checks), reads back as the
+	# same results: a list made from it expects exactly what reported.
+	: > "$RESULTS"
+	collect_checks "$SCRATCH/log" random setup capture
+	mkdir -p "$SCRATCH/round/ci-matrix/expected"
+	: > "$SCRATCH/round/ci-matrix/expected/common.checks"
+	reported_checks testarch > "$SCRATCH/round/ci-matrix/expected/testarch.checks"
+	ok=0
+	CRASHKEY_TOP=$SCRATCH/round expected_checks testarch > "$SCRATCH/round/list" &&
+		[ "$(cut -f3,4 "$RESULTS" | sort)" = "$(sort "$SCRATCH/round/list")" ] && ok=1
+	tap "$ok" "reported.checks reads back as the list of what reported"
+	: > "$RESULTS"
 	ok=1
 	if CRASHKEY_TOP=$TOP EXPECT_SKIP='^(kdump-tools|unchanged)' expected_checks x86_64 |
 		grep -qE '^(kdump-tools|unchanged)'; then

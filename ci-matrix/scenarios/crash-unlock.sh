@@ -209,6 +209,10 @@ check_pages_wiped() {	# check_pages_wiped NAME ADDR SIZE
 	esac
 }
 
+# The crash region's first byte, in hex without 0x; nothing where /proc/iomem does not
+# list it (ppc64).
+crash_region_start() { sed -n 's/^ *\([0-9a-f]*\)-.* : Crash kernel$/\1/p' /proc/iomem; }
+
 placed_addr() { last_placed | cut -d' ' -f1; }
 placed_size() { last_placed | cut -d' ' -f2; }
 
@@ -429,7 +433,7 @@ ready_to_crash() {
 	placement > /mnt/blob.placement
 	[ ! -f /tmp/hotadd.range ] || cp /tmp/hotadd.range /mnt/hotadd.range
 	# Not every arch lists the crash region in /proc/iomem (ppc64 does not).
-	crash_start=$(sed -n 's/^ *\([0-9a-f]*\)-.* : Crash kernel$/\1/p' /proc/iomem)
+	crash_start=$(crash_region_start)
 	[ -z "$crash_start" ] || printf '%x\n' $(($(blob_addr) - 0x$crash_start)) > /mnt/blob.offset
 	# The capture kernel checks this: a setup that died early also ends in kdump.
 	: > /mnt/setup.complete
@@ -891,9 +895,15 @@ kexec_into_next_kernel() {
 	leave_by_kexec verify kexecskip /tmp/with-boot.cpio skip-wipe
 }
 
+# The next kernel reserves its crash region where this one has it: a kernel left to
+# choose puts it elsewhere when its initramfs differs (s390x reserves from the top,
+# below the initramfs), and would use the old blob's page as its own RAM before the
+# check reads it.
 leave_by_kexec() {	# leave_by_kexec STAGE NEXT-STAGE INITRD [skip-wipe]
+	reserve=$CRASHKERNEL
+	[ -z "$(crash_region_start)" ] || reserve=$CRASHKERNEL@0x$(crash_region_start)
 	check "kexec -s -l the next kernel" kexec -s -l /boot/kernel --initrd="$3" \
-		--append="console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 kunit.enable=0 crashkey.stage=$2 crashkey.blob=$(placed_addr),$(placed_size)"
+		--append="console=$CONSOLE crashkernel=$reserve panic=-1 kunit.enable=0 crashkey.stage=$2 crashkey.blob=$(placed_addr),$(placed_size)"
 	[ -z "${4:-}" ] || write "$DEBUG/skip_next_wipe" 1
 	stage_done "$1"
 	step "leaving with kexec -e"
