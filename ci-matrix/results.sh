@@ -167,7 +167,8 @@ finish_boots() {	# finish_boots ARCH PID
 
 # An arch's expected results, "group<TAB>name" lines, from ci-matrix/expected/: the
 # checks every arch reports (common.checks), then the arch's own (ARCH.checks), then
-# those of each list in EXPECT_EXTRA (a variant's, as debug). Groups are [sections];
+# those it includes and of each list in EXPECT_EXTRA (a variant's, as debug). Groups
+# are [sections];
 # lines starting with # are comments. A run that does not run some groups at all (a
 # debug kernel has no kdump-tools run) keeps only the groups matching EXPECT_ONLY and not
 # EXPECT_SKIP (regular expressions).
@@ -175,11 +176,13 @@ expected_checks() {	# expected_checks ARCH
 	local dir=$CRASHKEY_TOP/ci-matrix/expected extra
 	[ -f "$dir/$1.checks" ] || { echo "no $dir/$1.checks" >&2; return 1; }
 	local -a files=("$dir/common.checks" "$dir/$1.checks")
-	for extra in ${EXPECT_EXTRA:-}; do
+	# An arch's list may take in a list that several arches share: "include NAME".
+	for extra in $(sed -n 's/^include \([a-z0-9_-]*\)$/\1/p' "$dir/$1.checks") \
+		${EXPECT_EXTRA:-}; do
 		files+=("$dir/$extra.checks")
 	done
 	awk -v only="${EXPECT_ONLY:-}" -v skip="${EXPECT_SKIP:-}" '
-		/^[ \t]*(#|$)/ { next }
+		/^[ \t]*(#|$)/ || /^include / { next }
 		/^\[[^]]+\]$/ { group = substr($0, 2, length($0) - 2); next }
 		{ sub(/[ \t]+$/, "") }
 		group == "" { printf "%s:%d: a check outside any [group]\n", FILENAME, FNR > "/dev/stderr"; bad = 1; next }

@@ -79,9 +79,9 @@ run_blob_tests_on_target() {
 		status=$?
 	collect_tap "blob unit tests" <<<"$tap"
 	if [ "$status" = 0 ]; then
-		result ok "blob unit tests under $QEMU_USER exit 0"
+		result ok "blob unit tests exit 0 under qemu-user"
 	else
-		result fail "blob unit tests under $QEMU_USER exit 0" "status $status"
+		result fail "blob unit tests exit 0 under qemu-user" "$QEMU_USER: status $status"
 	fi
 }
 

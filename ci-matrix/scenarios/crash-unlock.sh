@@ -209,10 +209,6 @@ check_pages_wiped() {	# check_pages_wiped NAME ADDR SIZE
 	esac
 }
 
-# The crash region's first byte, in hex without 0x; nothing where /proc/iomem does not
-# list it (ppc64).
-crash_region_start() { sed -n 's/^ *\([0-9a-f]*\)-.* : Crash kernel$/\1/p' /proc/iomem; }
-
 placed_addr() { last_placed | cut -d' ' -f1; }
 placed_size() { last_placed | cut -d' ' -f2; }
 
@@ -433,7 +429,7 @@ ready_to_crash() {
 	placement > /mnt/blob.placement
 	[ ! -f /tmp/hotadd.range ] || cp /tmp/hotadd.range /mnt/hotadd.range
 	# Not every arch lists the crash region in /proc/iomem (ppc64 does not).
-	crash_start=$(crash_region_start)
+	crash_start=$(sed -n 's/^ *\([0-9a-f]*\)-.* : Crash kernel$/\1/p' /proc/iomem)
 	[ -z "$crash_start" ] || printf '%x\n' $(($(blob_addr) - 0x$crash_start)) > /mnt/blob.offset
 	# The capture kernel checks this: a setup that died early also ends in kdump.
 	: > /mnt/setup.complete
@@ -879,8 +875,11 @@ stage_verify() {
 # first with a throwaway key's blob whose wipe is skipped (the control: the next kernel,
 # same crash reservation, must see its bytes), then from that kernel with the three
 # volumes' keys, whose blob the kernel after it must find zero. Both blobs start on the
-# lowest page of the window. The kernel in between loads a crash kernel itself, so its
-# initramfs is the capture one with /boot appended (initramfs archives concatenate).
+# lowest page of the window. The kernel in between loads a crash kernel itself, but
+# boots from the same initramfs as the last one (the capture one, without /boot): a
+# bigger one moves where the kernel reserves its crash region (s390x: 8 MiB more moved
+# it 8 MiB down), and the last kernel would use the old blob's page as its own RAM
+# before the check reads it. It takes /boot from the dump volume instead.
 kexec_into_next_kernel() {
 	item=$KEYS/00000000-0000-4000-8000-00000000c0de
 	keyctl add logon crashkey-test:kexec-control "crashkey kexec -e control on $(uname -m)" \
@@ -888,23 +887,33 @@ kexec_into_next_kernel() {
 	mkdir "$item" && write "$item/description" crashkey-test:kexec-control
 	write "$DEBUG/place_next_load" 1
 	check "load a throwaway key (for the control of kexec -e's wipe)" load_capture
+	check "/boot copied onto the dump volume for the next kernel" copy_boot_to_vda
 	close_volumes
-	{ cat /boot/capture.cpio.xz
-	  printf '%s\n' boot boot/kernel boot/capture.cpio.xz | (cd / && cpio -o -H newc); } \
-		> /tmp/with-boot.cpio
-	leave_by_kexec verify kexecskip /tmp/with-boot.cpio skip-wipe
+	leave_by_kexec verify kexecskip skip-wipe
 }
 
-# The next kernel reserves its crash region where this one has it: a kernel left to
-# choose puts it elsewhere when its initramfs differs (s390x reserves from the top,
-# below the initramfs), and would use the old blob's page as its own RAM before the
-# check reads it.
-leave_by_kexec() {	# leave_by_kexec STAGE NEXT-STAGE INITRD [skip-wipe]
-	reserve=$CRASHKERNEL
-	[ -z "$(crash_region_start)" ] || reserve=$CRASHKERNEL@0x$(crash_region_start)
-	check "kexec -s -l the next kernel" kexec -s -l /boot/kernel --initrd="$3" \
-		--append="console=$CONSOLE crashkernel=$reserve panic=-1 kunit.enable=0 crashkey.stage=$2 crashkey.blob=$(placed_addr),$(placed_size)"
-	[ -z "${4:-}" ] || write "$DEBUG/skip_next_wipe" 1
+copy_boot_to_vda() {
+	mount "$(mapping_of vda)" /mnt || return
+	mkdir -p /mnt/boot && cp /boot/kernel /boot/capture.cpio.xz /mnt/boot/
+	set -- $?
+	umount /mnt
+	return "$1"
+}
+
+copy_boot_from_vda() {
+	cryptsetup open --key-file "$(passphrase_file vda)" /dev/role/vda "luks-$(uuid_of vda)" &&
+		mount "$(mapping_of vda)" /mnt || return
+	mkdir -p /boot && cp /mnt/boot/kernel /mnt/boot/capture.cpio.xz /boot/
+	set -- $?
+	umount /mnt
+	cryptsetup close "luks-$(uuid_of vda)"
+	return "$1"
+}
+
+leave_by_kexec() {	# leave_by_kexec STAGE NEXT-STAGE [skip-wipe]
+	check "kexec -s -l the next kernel" kexec -s -l /boot/kernel --initrd=/boot/capture.cpio.xz \
+		--append="console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 kunit.enable=0 crashkey.stage=$2 crashkey.blob=$(placed_addr),$(placed_size)"
+	[ -z "${3:-}" ] || write "$DEBUG/skip_next_wipe" 1
 	stage_done "$1"
 	step "leaving with kexec -e"
 	sync
@@ -922,11 +931,12 @@ stage_kexecskip() {
 	check_unwiped_blob_seen "control: kexec -e with the wipe skipped left the blob, and it is seen" \
 		$(blob_before)
 	zero_leftover
+	check "/boot copied from the dump volume" copy_boot_from_vda
 	check "crashkey add all three" register_all_again
 	write "$DEBUG/place_next_load" 1
 	check "load keys with the capture kernel" load_capture
 	check_blob_unmapped "key blob pages not present before kexec -e"
-	leave_by_kexec kexecskip kexeced /boot/capture.cpio.xz
+	leave_by_kexec kexecskip kexeced
 }
 
 stage_kexeced() {
