@@ -757,25 +757,25 @@ where_blob_was() {
 check_key_once_in_ram() {
 	step "asking the runner to look for vdc's and vda's keys in all of the guest's RAM"
 	request "memory-scan $(sed -n 's/^addr=\(0x[0-9a-f]*\) size=\([0-9]*\)$/\1 \2/p' "$DEBUG/handover") vdc:$(hex_of "$(passphrase_file vdc)") vda:$(hex_of "$(passphrase_file vda)")"
-	# shellcheck disable=SC2046 # "memory-scan-held ok|fail|error WHY"
-	set -- $(await_answer memory-scan-held 900)
-	shift
+	check_answer memory-scan-held 900 \
+		"before the restore, vdc's key is once in the guest's RAM: in the blob" "vdc's key"
+	check_answer memory-scan-control 60 \
+		"control: the same scan finds the halves of open vda's key in the guest's RAM" "vda's key"
+}
+
+# check_answer WORD TIMEOUT NAME WHAT: the runner's answer "WORD ok|fail|error WHY" as
+# the check NAME; a pass shows its WHY as "WHAT: WHY" in the progress lines.
+check_answer() {
+	# shellcheck disable=SC2046 # "WORD ok|fail|error WHY"
+	set -- "$3" "$4" $(await_answer "$1" "$2")
+	_name=$1 _what=$2
+	shift 3
 	if [ "$1" = ok ]; then
-		pass "before the restore, vdc's key is once in the guest's RAM: in the blob"
 		shift
-		step "vdc's key: $*"
+		pass "$_name"
+		step "$_what: $*"
 	else
-		fail "before the restore, vdc's key is once in the guest's RAM: in the blob" "$*"
-	fi
-	# shellcheck disable=SC2046 # "memory-scan-control ok|fail|error WHY"
-	set -- $(await_answer memory-scan-control 60)
-	shift
-	if [ "$1" = ok ]; then
-		pass "control: the same scan finds the halves of open vda's key in the guest's RAM"
-		shift
-		step "vda's key: $*"
-	else
-		fail "control: the same scan finds the halves of open vda's key in the guest's RAM" "$*"
+		fail "$_name" "$*"
 	fi
 }
 
