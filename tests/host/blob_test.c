@@ -1601,7 +1601,10 @@ static void test_vectors(const char *dir)
 	}
 	nbin = scandir(dir, &bins, is_bin, alphasort);
 	nexp = scandir(dir, &expects, is_expect, alphasort);
-	ok(nbin > 0, "test vectors: %s holds at least one *.bin", dir);
+	/* Not the directory's path in the name: the matrix matches names with its list. */
+	ok(nbin > 0, "test vectors: the --vectors directory holds at least one *.bin");
+	if (nbin <= 0)
+		printf("# no *.bin in %s\n", dir);
 	nbin = nbin < 0 ? 0 : nbin;
 	nexp = nexp < 0 ? 0 : nexp;
 	for (i = 0; i < nbin; i++) {
