@@ -190,6 +190,17 @@ expected_checks() {	# expected_checks ARCH
 		END { exit bad }' "${files[@]}"
 }
 
+# The groups of the expected results a run has at all, for expected_checks: a debug
+# kernel runs the crash-unlock cycles only, with the stress loads' checks added; the
+# kdump-tools scenario runs only its own cycle.
+expect_groups_of() {	# expect_groups_of KERNEL_VARIANT SCENARIO
+	EXPECT_ONLY='' EXPECT_SKIP='' EXPECT_EXTRA=''
+	case "$1:$2" in
+	debug:*) EXPECT_SKIP='^(kdump-tools|unchanged)' EXPECT_EXTRA=debug ;;
+	*:kdump-tools) EXPECT_ONLY='^(kdump-tools(/.*)?|arch)$' ;;
+	esac
+}
+
 # Matches ARCH's results against EXPECTED ("group<TAB>name" lines, each the number of
 # times it must report): a result nobody expected fails (a new or renamed check, a
 # check in another stage, a line split by kernel output), and every expected result

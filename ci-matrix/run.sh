@@ -586,13 +586,7 @@ debug)
 	TIMEOUT_STRESS=$((STRESS_LOADS * 40)) ;;
 *) die "unknown KERNEL_VARIANT=$KERNEL_VARIANT (known: debug)" ;;
 esac
-# The groups of the expected results (ci-matrix/expected/) this run has at all: a debug
-# kernel runs the crash-unlock cycles only, with the stress loads' checks added; the
-# kdump-tools scenario runs only its own cycle.
-case "$KERNEL_VARIANT:$SCENARIO" in
-debug:*) EXPECT_SKIP='^(kdump-tools|unchanged)' EXPECT_EXTRA=debug ;;
-*:kdump-tools) EXPECT_ONLY='^(kdump-tools|arch)$' ;;
-esac
+expect_groups_of "$KERNEL_VARIANT" "$SCENARIO"
 announce_plan
 prefetch_packages &
 # Builds run one after another (never two kernel builds at once); an arch's boots (QEMU

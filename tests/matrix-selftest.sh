@@ -154,12 +154,21 @@ test_expected_lists() {
 		[ "$(cut -f3,4 "$RESULTS" | sort)" = "$(sort "$SCRATCH/round/list")" ] && ok=1
 	tap "$ok" "reported.checks reads back as the list of what reported"
 	: > "$RESULTS"
-	ok=1
-	if CRASHKEY_TOP=$TOP EXPECT_SKIP='^(kdump-tools|unchanged)' expected_checks x86_64 |
-		grep -qE '^(kdump-tools|unchanged)'; then
-		ok=0
-	fi
-	tap "$ok" "EXPECT_SKIP leaves a variant's missing groups out"
+	# What a variant or scenario leaves out, and adds: x86_64 has every group.
+	expect_groups_of debug crash-unlock
+	CRASHKEY_TOP=$TOP expected_checks x86_64 | cut -f1 | sort | uniq -c > "$SCRATCH/groups"
+	ok=0
+	! grep -qE ' (kdump-tools|unchanged)' "$SCRATCH/groups" &&
+		CRASHKEY_TOP=$TOP expected_checks x86_64 | grep -q '^random/setup	kmemleak: ' && ok=1
+	tap "$ok" "a debug kernel's run: no kdump-tools or unchanged groups, the stress checks added" \
+		"$(cat "$SCRATCH/groups")"
+	expect_groups_of '' kdump-tools
+	CRASHKEY_TOP=$TOP expected_checks x86_64 | cut -f1 | sort -u > "$SCRATCH/groups"
+	ok=0
+	[ "$(tr '\n' ' ' < "$SCRATCH/groups")" = "arch kdump-tools kdump-tools/kdump-tools-load kdump-tools/kdump-tools-verify " ] && ok=1
+	tap "$ok" "the kdump-tools scenario's run: its own groups and arch, no other" \
+		"$(cat "$SCRATCH/groups")"
+	expect_groups_of '' crash-unlock
 }
 
 # A guest that reported every check and ended its stage, then did not leave QEMU by
