@@ -9,8 +9,10 @@
 #                                 STRESS_LOADS (200) loads under churn, for DEBUG_ARCHES
 #   make bench [BENCH_ARCHES=...]  the smallest crashkernel= with crashkey, with the
 #                                 passphrase and unencrypted, by bisection in QEMU; the
-#                                 tables in $(CRASHKEY_CACHE)/bench (docs/design.md);
-#                                 with BENCH_FROM/BENCH_TO it refines the last results
+#                                 run's raw logs and result lines in docs/bench/runs/
+#                                 (docs/design.md, "make bench"), then bench-report
+#   make bench-report             every bench table (docs/bench/bench.md, README.md)
+#                                 made again from docs/bench/runs/ alone
 #   make deb                      the crashkey Debian package (tools/debian), checked by
 #                                 lintian, in $(CRASHKEY_CACHE)/build/deb
 #
@@ -26,7 +28,7 @@ BENCH_ARCHES ?= x86_64
 CRASHKEY_CACHE ?= /var/cache/crashkey
 export CRASHKEY_CACHE
 
-.PHONY: demo check check-host check-arch check-debug bench deb deps kernel
+.PHONY: demo check check-host check-arch check-debug bench bench-report deb deps kernel
 
 demo: ARCHES = $(ARCH)
 demo: deps
@@ -50,9 +52,11 @@ check-debug: deps
 
 bench: ARCHES = $(BENCH_ARCHES)
 bench: deps
-	$(if $(BENCH_FROM)$(BENCH_TO),,rm -f $(CRASHKEY_CACHE)/bench/*.tsv)
 	ci-matrix/run.sh -s bench $(BENCH_ARCHES); status=$$?; \
-		ci-matrix/bench-report.py $(CRASHKEY_CACHE)/bench . && exit $$status
+		ci-matrix/bench-report.py docs/bench README.md && exit $$status
+
+bench-report:
+	ci-matrix/bench-report.py docs/bench README.md
 
 deb: ARCHES = x86_64
 deb: deps

