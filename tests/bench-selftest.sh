@@ -124,7 +124,124 @@ test_reasons() {
 	reason "a timeout" '' '' 124 broken
 }
 
+# ---- the tables ------------------------------------------------------------
+
+# fact_line KIND RUN FIELD=VALUE...: a line as bench_record writes it, for arch testarch
+fact_line() {
+	local kind=$1 run=$2
+	shift 2
+	printf '%s' "$kind" "	run=$run	arch=testarch	commit=abc	dirty=no	kernel=6.12.1" \
+		"	cryptsetup=2:2.6.1	makedumpfile=1:1.7.2	qemu=7.2.0	host_cpus=2	boot_slots=2"
+	printf '\t%s' "$@"
+	echo
+}
+
+# Two runs: the older found all three ways, the newer refined crashkey and plain and
+# tried the passphrase without a boundary; the open times must come from the older,
+# the only one that found both encrypted ways.
+made_up_runs() {	# made_up_runs DIR
+	mkdir -p "$1/runs/a" "$1/runs/b"
+	{ fact_line boot a way=crashkey mib=79 outcome=ok reason=- qemu_status=0 seconds=60 \
+		open_ms=800 dump_bytes=3000 log=testarch/crashkey-79M-1.log.xz
+	  fact_line boot a way=crashkey mib=32 outcome=short "reason=Out of memory" \
+		qemu_status=0 seconds=30 open_ms=- dump_bytes=- log=testarch/crashkey-32M-2.log.xz
+	  fact_line way a way=crashkey verdict=found failed_mib=32 mib=79 flaky=- boots=6 \
+		open_ms=800 dump_bytes=3000
+	  fact_line way a way=passphrase verdict=found failed_mib=1080 mib=1125 flaky=- \
+		boots=6 open_ms=52000 dump_bytes=3000
+	  fact_line way a way=plain verdict=found failed_mib=32 mib=79 flaky=- boots=6 \
+		open_ms=0 dump_bytes=3000
+	  fact_line scale a mode=keys n=1024 outcome=ok blob_bytes=147512 load_us=3300000 \
+		keys_us=9000 restore_us=25000 unlock_us=- unlock_kib=- seconds=90 log=x
+	  fact_line scale a mode=volumes n=64 outcome=ok blob_bytes=9272 load_us=3100000 \
+		keys_us=1500 restore_us=2000 unlock_us=6400000 unlock_kib=99328 seconds=90 \
+		log=x; } > "$1/runs/a/testarch.tsv"
+	{ fact_line boot b way=crashkey mib=140 outcome=ok reason=- qemu_status=0 \
+		seconds=60 open_ms=700 dump_bytes=3000 log=testarch/crashkey-140M-1.log.xz
+	  fact_line boot b way=crashkey mib=139 outcome=broken "reason=timed out after 1800s" \
+		qemu_status=124 seconds=1800 open_ms=- dump_bytes=- log=testarch/crashkey-139M-2.log.xz
+	  fact_line boot b way=crashkey mib=139 outcome=short "reason=Out of memory" \
+		qemu_status=0 seconds=30 open_ms=- dump_bytes=- log=testarch/crashkey-139M-3.log.xz
+	  fact_line way b way=crashkey verdict=found failed_mib=139 mib=140 flaky=- boots=7 \
+		open_ms=700 dump_bytes=3000
+	  fact_line way b way=plain verdict=found failed_mib=118 mib=121 flaky=119,120 \
+		boots=9 open_ms=0 dump_bytes=3000
+	  fact_line way b way=passphrase verdict=none "reason=crashkernel=1125M, twice: x" \
+		boots=2; } > "$1/runs/b/testarch.tsv"
+	printf '%s\n' '# x' '<!-- bench:ways -->' '<!-- /bench:ways -->' \
+		'<!-- bench:scale -->' 'old' '<!-- /bench:scale -->' > "$1/README.md"
+}
+
+# tables_show NAME FILE LINE: FILE (made by the report) has LINE, whole
+tables_show() {
+	if grep -qxF "$3" "$2" 2>/dev/null; then
+		tap 1 "bench report: $1"
+	else
+		tap 0 "bench report: $1 (want: $3)"
+		grep -F testarch "$2" | sed 's/^/# got: /'
+	fi
+}
+
+test_report() {
+	local dir=$SCRATCH/report report=$TOP/ci-matrix/bench-report.py
+	mkdir -p "$dir"
+	printf '%s\n' '<!-- bench:ways -->' '<!-- /bench:ways -->' > "$dir/README.md"
+	if "$report" "$dir" "$dir/README.md" > /dev/null 2>&1; then
+		tap 0 "bench report: no runs is an error"
+	else
+		tap 1 "bench report: no runs is an error"
+	fi
+	made_up_runs "$dir"
+	"$report" "$dir" "$dir/README.md" > /dev/null 2>&1 || true
+	tables_show "the newest boundary of each way, a flaky one as its range, the ratio" \
+		"$dir/bench.md" "| testarch | 140 MiB | 1081 to 1125 MiB | 119 to 121 MiB (flaky: 119, 120) | 7.72 to 8.04 | 19 to 21 MiB | 800 ms | 52.0 s | 65.0 |"
+	tables_show "the scale row of the volumes" "$dir/bench.md" \
+		"| testarch | 64 volumes | 9272 B | 145 B | 24836 B | 3100.0 ms | 1.5 ms | 2.0 ms | 6400.0 ms | 100.0 ms | 1552 KiB |"
+	tables_show "mainline cannot hand over 1024 keys" "$dir/bench.md" \
+		"| testarch | 1024 | 147512 B | 144 B | cannot (at most 128 keys) | 3300.0 ms | 9.0 ms | 25.0 ms | - | - | - |"
+	tables_show "every crash of the shown search, in order" "$dir/bench.md" \
+		"| testarch | crashkey | 140 ok, 139 broken, 139 short |"
+	tables_show "a broken boot's reason" "$dir/bench.md" \
+		"| testarch | crashkey | broken | timed out after Ns | 139 |"
+	tables_show "a search without a boundary, and why" "$dir/bench.md" \
+		"No boundary: testarch, passphrase, run b: crashkernel=1125M, twice: x"
+	tables_show "the README's block, replaced" "$dir/README.md" \
+		"| testarch | 147512 B | 9.0 ms | 25.0 ms | 64 | 6400.0 ms | 100.0 ms | 1552 KiB |"
+	tables_show "the runs and their facts, from the lines" "$dir/README.md" \
+		"Measured by run a (testarch): commit abc, Linux 6.12.1, cryptsetup 2:2.6.1, makedumpfile 1:1.7.2, QEMU 7.2.0 (TCG) on 2 CPUs, 2 guests at a time."
+	if "$report" --check "$dir" "$dir/README.md" > /dev/null 2>&1; then
+		tap 1 "bench report: --check passes on the tables it made"
+	else
+		tap 0 "bench report: --check passes on the tables it made"
+	fi
+	sed -i 's/| 140 MiB |/| 139 MiB |/' "$dir/README.md"
+	if "$report" --check "$dir" "$dir/README.md" > /dev/null 2>&1; then
+		tap 0 "bench report: --check fails on a figure changed by hand"
+	else
+		tap 1 "bench report: --check fails on a figure changed by hand"
+	fi
+	echo 'way	run=c' >> "$dir/runs/b/testarch.tsv"
+	if "$report" "$dir" "$dir/README.md" > /dev/null 2>&1; then
+		tap 0 "bench report: a line without the run's facts is an error"
+	else
+		tap 1 "bench report: a line without the run's facts is an error"
+	fi
+}
+
+# The committed tables are what the committed runs give.
+test_committed_tables() {
+	if "$TOP/ci-matrix/bench-report.py" --check "$TOP/docs/bench" "$TOP/README.md" \
+		> "$SCRATCH/check.out" 2>&1; then
+		tap 1 "bench report: docs/bench and README.md are what docs/bench/runs gives"
+	else
+		sed 's/^/# /' "$SCRATCH/check.out" | head -n 40
+		tap 0 "bench report: docs/bench and README.md are what docs/bench/runs gives"
+	fi
+}
+
 test_search
 test_reasons
+test_report
+test_committed_tables
 echo "1..$n"
 exit "$failed"

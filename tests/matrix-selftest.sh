@@ -308,70 +308,9 @@ test_finish_boots() {
 	expect_verdict "an arch whose boots all ran passes" 0
 }
 
-# make bench's tables (ci-matrix/bench-report.py) from made-up results of one arch.
-test_bench_report() {
-	local dir=$SCRATCH/cache/bench json
-	mkdir -p "$dir"
-	if "$TOP/ci-matrix/bench-report.py" "$dir" "$TOP" > /dev/null 2>&1; then
-		tap 0 "bench report: no results is an error"
-	else
-		tap 1 "bench report: no results is an error"
-	fi
-	# A coarse run, then one that refines crashkey and plain (the passphrase stays
-	# coarse; the open times must come from the run that opened both ways).
-	# The first line is of the format before runs were named: left out, and said so.
-	{ printf 'crashkey\t79\t800\t3000\t6\n'
-	  printf '%s\t%s\t%s\t%s\t%s\t%s\trun-a\n' crashkey 32 79 800 3000 6 \
-		passphrase 1080 1125 52000 3000 6 plain 32 79 0 3000 6
-	  printf '%s\t%s\t%s\t%s\t%s\t%s\trun-b\n' crashkey 139 140 700 3000 7 \
-		plain 119 120 0 3000 7
-	  printf 'scale\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\trun-c\n' keys 1024 1 1 1 1 - - \
-		keys 1024 147512 3300000 9000 25000 - - \
-		volumes 64 9272 3100000 1500 2000 6400000 99328; } > "$dir/testarch.tsv"
-	"$TOP/ci-matrix/bench-report.py" "$dir" "$TOP" > /dev/null 2> "$SCRATCH/report.err" ||:
-	if grep -q 'testarch.tsv:1: not a result' "$SCRATCH/report.err"; then
-		tap 1 "bench report: a line of another format is left out, with a warning"
-	else
-		tap 0 "bench report: a line of another format is left out, with a warning"
-	fi
-	json=$([ -f "$dir/bench.json" ] && python3 -c 'import json, sys
-a = json.load(open(sys.argv[1]))["arches"]["testarch"]
-s, o = a["summary"], a["open"]
-print(s["passphrase_over_crashkey"], s["crashkey_minus_plain_mib"], o["run"], o["ratio"])' \
-			"$dir/bench.json" | tr -d ' ') || json=
-	tap "$([ "${json:-}" = "[7.72,8.04]20run-a65.0" ] && echo 1 || echo 0)" \
-		"bench report: passphrase/crashkey 7.72 to 8.04, crashkey-plain 20 MiB, open 65.0 from the run of both (${json:-none})"
-	if grep -qxF '| testarch | 140 MiB | 1081 to 1125 MiB | 120 MiB | 7.72 to 8.04 | 20 MiB | 800 ms | 52.0 s | 65.0 |' \
-		"$dir/bench.md" 2>/dev/null; then
-		tap 1 "bench report: the markdown row"
-	else
-		tap 0 "bench report: the markdown row"
-	fi
-	json=$([ -f "$dir/bench.json" ] && python3 -c 'import json, sys
-k, v = json.load(open(sys.argv[1]))["arches"]["testarch"]["scale"]
-print(k["bytes_per_key"], k["mainline_blob_bytes"], v["mainline_blob_bytes"], v["unlock_per_volume_us"],
-      v["unlock_per_volume_kib"])' \
-			"$dir/bench.json") || json=
-	tap "$([ "${json:-}" = "144 None 24836 100000 1552" ] && echo 1 || echo 0)" \
-		"bench report: 144 B per key, mainline cannot 1024, 24836 B for 64, 100 ms and 1552 KiB per volume (${json:-none})"
-	if grep -qxF '| testarch | 64 volumes | 9272 B | 145 B | 24836 B | 3100.0 ms | 1.5 ms | 2.0 ms | 6400.0 ms | 100.0 ms | 1552 KiB |' \
-		"$dir/bench.md" 2>/dev/null; then
-		tap 1 "bench report: the scale markdown row"
-	else
-		tap 0 "bench report: the scale markdown row"
-	fi
-	if grep -qxF 'Runs: run-b (testarch); run-a (testarch); run-c (testarch).' \
-		"$dir/bench.md" 2>/dev/null; then
-		tap 1 "bench report: names every run its figures come from"
-	else
-		tap 0 "bench report: names every run its figures come from"
-	fi
-}
-
 test_stages
 test_expected_lists
 test_qemu_exit
-test_bench_report
 test_kunit
 test_tap
 test_suite_verdicts

@@ -66,6 +66,7 @@ tool_suite() {
 host_suites() {
 	run_suite static "$TOP/tests/static-checks.sh"
 	run_suite matrix-selftest "$TOP/tests/matrix-selftest.sh"
+	run_suite bench-selftest "$TOP/tests/bench-selftest.sh"
 	run_suite helpers-selftest "$TOP/tests/helpers-selftest.sh"
 	run_suite ci-engines "$TOP/tests/ci-engines-check.sh"
 	run_suite unchanged-selftest "$TOP/tests/unchanged-selftest.sh"
@@ -80,7 +81,7 @@ rm -f "$LOGDIR"/*.counts
 CI_LOCAL=1
 [ "${CRASHKEY_SKIP_CI_LOCAL:-0}" != 1 ] || CI_LOCAL=0
 suites=()
-[ "$HOST" = 0 ] || suites+=(static matrix-selftest helpers-selftest ci-engines unchanged-selftest
+[ "$HOST" = 0 ] || suites+=(static matrix-selftest bench-selftest helpers-selftest ci-engines unchanged-selftest
 	ksrc-selftest host-unit tool deb)
 [ "$HOST" = 0 ] || [ "$CI_LOCAL" = 0 ] || suites+=(ci-local)
 [ "$MATRIX" = 0 ] || suites+=(matrix)
