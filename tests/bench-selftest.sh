@@ -24,13 +24,20 @@ tap() {	# tap OK NAME
 	fi
 }
 
+# shellcheck disable=SC2317 # called by bench.sh
 say() { :; }
 
 # ---- the search ----------------------------------------------------------------
 
-# The made-up machine: fake_outcome MIB TRY (the how-many-th try of that size) prints ok,
-# short or broken. The default: a dump saves from 51 MiB.
-fake_outcome() { if [ "$1" -ge 51 ]; then echo ok; else echo short; fi; }
+# The made-up machine: from FAKE_FROM MiB a crash saves a dump, below it runs short;
+# FAKE_EXCEPT lists "MIB:TRY:OUTCOME", the how-many-th try (or any) of a size that does otherwise.
+fake_outcome() {	# fake_outcome MIB TRY
+	local except
+	for except in $FAKE_EXCEPT; do
+		[[ $except != "$1:$2:"* && $except != "$1:any:"* ]] || { echo "${except##*:}"; return; }
+	done
+	if [ "$1" -ge "$FAKE_FROM" ]; then echo ok; else echo short; fi
+}
 declare -A TRIES
 bench_trial() {	# the real one boots QEMU
 	TRIES[$2]=$((${TRIES[$2]:-0} + 1))
@@ -40,7 +47,8 @@ bench_trial() {	# the real one boots QEMU
 	TRACE+=" $2:$BENCH_OUTCOME"
 }
 
-# search NAME LO HI WANT: the search's "failed found flaky boots", or "fails: reason"
+# search NAME LO HI WANT: the search's "failed found flaky boots", or "fails: reason",
+# matched against the pattern WANT
 search() {	# search NAME LO HI WANT
 	local got BENCH_SEEN=() BENCH_BOOTS=0
 	TRIES=() TRACE=
@@ -49,6 +57,7 @@ search() {	# search NAME LO HI WANT
 	else
 		got="fails: $BENCH_REASON"
 	fi
+	# shellcheck disable=SC2053 # WANT is a pattern
 	if [[ $got = $4 ]]; then
 		tap 1 "bench search: $1 ($got)"
 	else
@@ -57,38 +66,26 @@ search() {	# search NAME LO HI WANT
 }
 
 test_search() {
-	BENCH_HIGH=1536 BENCH_RESOLUTION=1
+	BENCH_HIGH=1536 BENCH_RESOLUTION=1 FAKE_FROM=51 FAKE_EXCEPT=
 	search "a clean boundary: each end seen twice" 44 60 "50 51 - 7"
 	search "a window above the boundary moves down" 60 76 "50 51 - *"
 	search "a window below the boundary moves up" 20 36 "50 51 - *"
 	search "the window's lower end is tried, twice" 50 52 "50 51 - 5"
-	fake_outcome() {
-		if [ "$1" = 51 ] && [ "$2" = 2 ]; then echo short
-		elif [ "$1" -ge 51 ]; then echo ok; else echo short; fi
-	}
+	FAKE_EXCEPT=51:2:short
 	search "a size that saved a dump once and then failed is flaky; the end moves up" \
 		44 60 "50 52 51 *"
-	fake_outcome() {
-		if [ "$1" = 50 ] && [ "$2" = 2 ]; then echo ok
-		elif [ "$1" -ge 51 ]; then echo ok; else echo short; fi
-	}
+	FAKE_EXCEPT=50:2:ok
 	search "a size that failed once and then saved a dump is flaky; the end moves down" \
 		44 60 "49 51 50 *"
-	fake_outcome() {
-		if [ "$1" = 48 ] && [ "$2" = 1 ]; then echo broken
-		elif [ "$1" -ge 51 ]; then echo ok; else echo short; fi
-	}
+	FAKE_EXCEPT=48:1:broken
 	search "a broken boot is tried again and does not move the search" 44 60 "50 51 - 8"
-	fake_outcome() {
-		if [ "$1" = 52 ]; then echo broken
-		elif [ "$1" -ge 51 ]; then echo ok; else echo short; fi
-	}
+	FAKE_EXCEPT=52:any:broken
 	search "a size broken twice ends the search with its reason" 44 60 \
 		"fails: crashkernel=52M, twice: made-up"
-	fake_outcome() { echo short; }
+	FAKE_EXCEPT="" FAKE_FROM=2000
 	search "no size up to BENCH_HIGH saves a dump: no boundary" 44 60 \
 		"fails: no dump saved with crashkernel=1536M"
-	fake_outcome() { echo ok; }
+	FAKE_FROM=0
 	search "every size saves a dump: no boundary" 44 60 "fails: no size below * failed every time"
 }
 
