@@ -378,9 +378,9 @@ crash_cycle() {
 	[ "$status" != 124 ] || say "timed out after ${limit}s"
 	check_qemu_exit "verify boot" "$status" "$limit"
 	collect_checks "$crash_log" "$PLACEMENT" setup capture
-	# The random cycle's verify boot ends in kexec -e into two more stages.
+	# The random cycle's verify boot ends in kexec -e into three more stages.
 	if [ "$PLACEMENT" = random ]; then
-		collect_checks "$verify_log" "$PLACEMENT" verify kexecskip kexeced
+		collect_checks "$verify_log" "$PLACEMENT" verify kexecskip kexeced bootwiped
 	else
 		collect_checks "$verify_log" "$PLACEMENT" verify
 	fi

@@ -35,6 +35,8 @@
 #include <linux/keyctl.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/panic_notifier.h>
 #include <linux/random.h>
 #include <linux/reboot.h>
 #include <linux/slab.h>
@@ -238,6 +240,12 @@ static void key_item_release(struct config_item *item)
 	mutex_lock(&items_lock);
 	list_del(&ki->node);
 	item_count--;
+	/*
+	 * A load in progress copied its key into its blob, and end_load() will
+	 * not find the item to revoke it: the blob must stay its only copy.
+	 */
+	if (ki->taken)
+		key_revoke(ki->taken);
 	mutex_unlock(&items_lock);
 	key_put(ki->taken);
 	key_put(ki->key);
@@ -384,6 +392,12 @@ static struct {
 	size_t size;
 } kept;
 
+/*
+ * No load while the machine hibernates or goes down: its keys would be where
+ * the hibernation image does not save them, or where nothing wipes them.
+ */
+static bool hibernating, going_down;
+
 /* One load at a time (kexec lock). */
 static struct {
 	struct blob_buf pending;		/* source of the blob segment */
@@ -401,6 +415,12 @@ static struct {
  * new blob or mapping back of the kept one fails as if the arch refused.
  */
 static bool fail_next_load, fail_next_unmap, fail_next_map;
+
+/*
+ * The next reload's allocations fail as if memory ran out: the copy of the
+ * kept blob, or the buffer of the new one.
+ */
+static bool fail_next_copy, fail_next_alloc;
 
 /*
  * Boundary tests: the next load takes the lowest (1) or the highest (2) page
@@ -489,6 +509,16 @@ static int injected_map_failure(void)
 	return knob_fired(&fail_next_map) ? -ENOMEM : 0;
 }
 
+static bool injected_copy_failure(void)
+{
+	return knob_fired(&fail_next_copy);
+}
+
+static bool injected_alloc_failure(void)
+{
+	return knob_fired(&fail_next_alloc);
+}
+
 static bool injected_boundary(unsigned long min, unsigned long slots,
 			      unsigned long *start)
 {
@@ -539,6 +569,16 @@ static inline int injected_map_failure(void)
 	return 0;
 }
 
+static inline bool injected_copy_failure(void)
+{
+	return false;
+}
+
+static inline bool injected_alloc_failure(void)
+{
+	return false;
+}
+
 static inline void injected_corruption(struct blob_buf *b) { }
 
 static inline bool injected_boundary(unsigned long min, unsigned long slots,
@@ -584,6 +624,47 @@ static void forget_handed_over_unlocked(const char *why)
 	mutex_unlock(&items_lock);
 }
 
+/*
+ * Zero pages whatever the linear map says of them (not present, read-only
+ * while a crash image is protected): through a writable alias of their own.
+ */
+static void wipe_through_alias(phys_addr_t addr, size_t size)
+{
+	unsigned int i, n = size >> PAGE_SHIFT;
+	struct page **pages;
+	void *alias = NULL;
+
+	pages = kmalloc_array(n, sizeof(*pages), GFP_KERNEL);
+	if (pages) {
+		for (i = 0; i < n; i++)
+			pages[i] = pfn_to_page(PHYS_PFN(addr) + i);
+		alias = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+		kfree(pages);
+	}
+	if (alias) {
+		if (!skip_wipe())
+			memzero_explicit(alias, size);
+		vunmap(alias);
+		return;
+	}
+	/* No alias: the pages go back into the linear map to be wiped there. */
+	if (arch_crash_dm_crypt_set_present(addr, size, true)) {
+		pr_err("cannot map the key blob to wipe it\n");
+		return;
+	}
+	wipe_region(addr, size);
+}
+
+/* The kept blob goes, wherever the linear map has it; kexec lock held. */
+static void drop_kept_blob(const char *why)
+{
+	if (!kept.size)
+		return;
+	wipe_through_alias(kept.addr, kept.size);
+	kept.size = 0;
+	forget_handed_over_unlocked(why);
+}
+
 static void free_prev(void)
 {
 	blob_buf_free(&load.prev);
@@ -598,43 +679,106 @@ static int index_prev_key(const struct crash_key_ref *ref, void *arg)
 	return 0;
 }
 
-/* A checked copy of the kept blob, indexed by entry; its pages are present. */
-static void copy_kept_blob(void)
+/*
+ * A checked copy of the kept blob, indexed by entry; its pages are present.
+ * -ENOMEM leaves everything as it was; a blob that does not parse any more
+ * holds no key worth keeping.
+ */
+static int copy_kept_blob(void)
 {
 	struct blob_buf *b = &load.prev;
-	const char *why = "out of memory";
+	const char *why = NULL;
 
-	b->data = kvmalloc(kept.size, GFP_KERNEL);
-	load.prev_keys = kvmalloc_array(CRASH_KEY_MAX_KEYS,
-					sizeof(*load.prev_keys), GFP_KERNEL);
-	if (b->data && load.prev_keys) {
-		b->len = kept.size;
-		b->size = kept.size;
-		memcpy(b->data, phys_to_virt(kept.addr), kept.size);
-		why = NULL;
-		if (!crash_key_blob_parse(b->data, b->len, index_prev_key, NULL,
-					  &why))
-			return;
+	if (!injected_copy_failure()) {
+		b->data = kvmalloc(kept.size, GFP_KERNEL);
+		load.prev_keys = kvmalloc_array(CRASH_KEY_MAX_KEYS,
+						sizeof(*load.prev_keys),
+						GFP_KERNEL);
 	}
-	free_prev();
-	forget_handed_over_unlocked(why);
+	if (!b->data || !load.prev_keys) {
+		free_prev();
+		return -ENOMEM;
+	}
+	b->len = kept.size;
+	b->size = kept.size;
+	memcpy(b->data, phys_to_virt(kept.addr), kept.size);
+	if (crash_key_blob_parse(b->data, b->len, index_prev_key, NULL, &why)) {
+		free_prev();
+		forget_handed_over_unlocked(why);
+	}
+	return 0;
+}
+
+/*
+ * The new blob's buffer, before anything is wiped: a load that cannot have
+ * it must fail while the previous image and its keys are still whole.
+ */
+static int alloc_pending(void)
+{
+	struct blob_buf *b = &load.pending;
+
+	mutex_lock(&items_lock);
+	b->size = item_count ? crash_key_blob_max_len(item_count) : 0;
+	mutex_unlock(&items_lock);
+	if (!b->size)
+		return 0;
+	if (!injected_alloc_failure())
+		b->data = kvzalloc(b->size, GFP_KERNEL);
+	if (!b->data) {
+		b->size = 0;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Map the kept blob back and copy it: nothing changes if either fails. */
+static int take_kept_blob(void)
+{
+	int ret;
+
+	ret = injected_map_failure() ?:
+	      arch_crash_dm_crypt_set_present(kept.addr, kept.size, true);
+	if (ret) {
+		pr_err("cannot map the key blob back (%d), load refused\n", ret);
+		goto hide;
+	}
+	ret = copy_kept_blob();
+	if (ret) {
+		pr_err("no memory to copy the key blob (%d), load refused\n", ret);
+		goto hide;
+	}
+	return 0;
+hide:
+	/* As it was: hidden, with the image it belongs to. */
+	if (arch_crash_dm_crypt_set_present(kept.addr, kept.size, false)) {
+		/* Readable now and for good: it cannot stay. */
+		wipe_region(kept.addr, kept.size);
+		kept.size = 0;
+		forget_handed_over_unlocked("cannot unmap them again");
+	}
+	return ret;
 }
 
 int crash_dm_crypt_begin_load(void)
 {
 	int ret;
 
-	if (!kept.size)
-		return 0;
-	ret = injected_map_failure() ?:
-	      arch_crash_dm_crypt_set_present(kept.addr, kept.size, true);
+	if (READ_ONCE(hibernating) || READ_ONCE(going_down)) {
+		pr_err("the machine hibernates or goes down, load refused\n");
+		return -EBUSY;
+	}
+	ret = alloc_pending();
 	if (ret) {
-		/* Leave it as it was: hidden, with the image it belongs to. */
-		arch_crash_dm_crypt_set_present(kept.addr, kept.size, false);
-		pr_err("cannot map the key blob back (%d), load refused\n", ret);
+		pr_err("no memory for the key blob (%d), load refused\n", ret);
 		return ret;
 	}
-	copy_kept_blob();
+	if (!kept.size)
+		return 0;
+	ret = take_kept_blob();
+	if (ret) {
+		blob_buf_free(&load.pending);
+		return ret;
+	}
 	wipe_region(kept.addr, kept.size);
 	load.prev_addr = kept.addr;
 	load.prev_size = kept.size;
@@ -726,9 +870,15 @@ static void keep_handed_over_keys(void)
 		return;
 	crash_key_blob_start(&w, phys_to_virt(load.prev_addr), load.prev_size);
 	list_for_each_entry(ki, &key_items, node) {
+		/*
+		 * The blob's own entries, not the items' descriptions of now:
+		 * a subset of a blob that fit always fits again.
+		 */
 		prev = prev_key(ki);
-		if (prev && add_prev_key(&w, ki, prev))
-			break;	/* cannot happen: a subset of a blob that fit */
+		if (prev)
+			crash_key_blob_add(&w, prev->uuid, prev->desc,
+					   prev->desc_len, prev->key,
+					   prev->key_len);
 	}
 	len = w.count ? crash_key_blob_finish(&w) : 0;
 	size = PAGE_ALIGN(len);
@@ -782,6 +932,11 @@ void crash_dm_crypt_end_load(struct kimage *failed)
 		keep_handed_over_keys();
 	}
 	release_taken_keys();
+	mutex_unlock(&items_lock);
+	/* The reboot notifier may have given up waiting for this load. */
+	if (READ_ONCE(going_down))
+		drop_kept_blob("the machine goes down");
+	mutex_lock(&items_lock);
 	summarize_handover();
 	mutex_unlock(&items_lock);
 
@@ -827,10 +982,27 @@ static int append_key(struct crash_key_blob_writer *w, struct key_item *ki,
 	return -ENOKEY;
 }
 
-static int build_blob(struct blob_buf *out)
+/* Room for @count keys: what begin_load() allocated, unless more came since. */
+static int fit_pending(struct blob_buf *b, unsigned int count)
+{
+	size_t size = crash_key_blob_max_len(count);
+
+	if (b->data && size <= b->size) {
+		memzero_explicit(b->data, b->size);
+		b->len = 0;
+		return 0;
+	}
+	blob_buf_free(b);
+	b->data = kvzalloc(size, GFP_KERNEL);
+	if (!b->data)
+		return -ENOMEM;
+	b->size = size;
+	return 0;
+}
+
+static int build_blob(struct blob_buf *b)
 {
 	struct crash_key_blob_writer w;
-	struct blob_buf b = {};
 	struct key_item *ki;
 	int ret = 0;
 
@@ -838,28 +1010,21 @@ static int build_blob(struct blob_buf *out)
 	release_taken_keys();
 	if (!item_count)
 		goto unlock;
-	b.size = crash_key_blob_max_len(item_count);
-	b.data = kvzalloc(b.size, GFP_KERNEL);
-	if (!b.data) {
-		ret = -ENOMEM;
+	ret = fit_pending(b, item_count);
+	if (ret)
 		goto unlock;
-	}
-	crash_key_blob_start(&w, b.data, b.size);
+	crash_key_blob_start(&w, b->data, b->size);
 	list_for_each_entry(ki, &key_items, node) {
 		ret = append_key(&w, ki, reuse_requested);
 		if (ret)
 			break;
 	}
 	if (!ret)
-		b.len = crash_key_blob_finish(&w);
+		b->len = crash_key_blob_finish(&w);
 unlock:
 	if (ret)
 		release_taken_keys();
 	mutex_unlock(&items_lock);
-	if (ret)
-		blob_buf_free(&b);
-	else
-		*out = b;
 	return ret;
 }
 
@@ -953,12 +1118,11 @@ int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 	int ret;
 
 	/* An arch loader may retry with other placements: start afresh. */
-	blob_buf_free(b);
 	image->dm_crypt_keys_addr = 0;
 	image->dm_crypt_keys_sz = 0;
 
 	ret = build_blob(b);
-	if (ret || !b->data)
+	if (ret || !b->len)
 		return ret;
 	injected_corruption(b);
 
@@ -966,7 +1130,6 @@ int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 	if (ret) {
 		pr_err("no room for %zu bytes of keys in the crash region (%d)\n",
 		       b->len, ret);
-		blob_buf_free(b);
 		return ret;
 	}
 	image->dm_crypt_keys_addr = mem;
@@ -998,32 +1161,6 @@ bool crash_dm_crypt_is_keys_segment(const struct kimage *image,
 }
 
 /*
- * Zero pages whatever the linear map says of them (not present, read-only
- * while a crash image is protected): through a writable alias of their own.
- */
-static void wipe_through_alias(phys_addr_t addr, size_t size)
-{
-	unsigned int i, n = size >> PAGE_SHIFT;
-	struct page **pages;
-	void *alias = NULL;
-
-	pages = kmalloc_array(n, sizeof(*pages), GFP_KERNEL);
-	if (pages) {
-		for (i = 0; i < n; i++)
-			pages[i] = pfn_to_page(PHYS_PFN(addr) + i);
-		alias = vmap(pages, n, VM_MAP, PAGE_KERNEL);
-		kfree(pages);
-	}
-	if (!alias) {
-		pr_err("cannot map the key blob to wipe it\n");
-		return;
-	}
-	if (!skip_wipe())
-		memzero_explicit(alias, size);
-	vunmap(alias);
-}
-
-/*
  * Reboot, power-off and kexec -e: the next kernel may use the crash region as
  * RAM. (A crash kexec runs no notifier and keeps the blob.) The crash image
  * goes with its keys: booted with a wiped blob, the purgatory's digest check
@@ -1036,6 +1173,8 @@ static int wipe_kept_blob(struct notifier_block *nb, unsigned long action,
 	bool locked = false;
 	int tries;
 
+	/* From now on a load ends by wiping its blob (crash_dm_crypt_end_load). */
+	WRITE_ONCE(going_down, true);
 	/*
 	 * A load in progress ends soon; a holder that died (an oops) never
 	 * does, and the keys must not outlive the kernel either way.
@@ -1045,15 +1184,12 @@ static int wipe_kept_blob(struct notifier_block *nb, unsigned long action,
 		if (!locked)
 			msleep(20);
 	}
-	if (kept.size) {
-		if (kexec_crash_image) {
-			arch_kexec_unprotect_crashkres();
-			kimage_free(xchg(&kexec_crash_image, NULL));
-		}
-		wipe_through_alias(kept.addr, kept.size);
-		kept.size = 0;
-		forget_handed_over_unlocked("the machine goes down");
+	/* Without the lock the image is its holder's: only the keys go. */
+	if (kept.size && locked && kexec_crash_image) {
+		arch_kexec_unprotect_crashkres();
+		kimage_free(xchg(&kexec_crash_image, NULL));
 	}
+	drop_kept_blob("the machine goes down");
 	if (locked)
 		kexec_unlock();
 	return NOTIFY_DONE;
@@ -1070,7 +1206,22 @@ static struct notifier_block wipe_on_reboot = {
 static int refuse_hibernation(struct notifier_block *nb, unsigned long action,
 			      void *data)
 {
-	if (action != PM_HIBERNATION_PREPARE || !crash_dm_crypt_keys_kept())
+	bool kept_now;
+
+	if (action == PM_POST_HIBERNATION || action == PM_POST_RESTORE)
+		WRITE_ONCE(hibernating, false);
+	if (action != PM_HIBERNATION_PREPARE)
+		return NOTIFY_DONE;
+	/* A load in progress has no kept blob yet, and would have one soon. */
+	if (!kexec_trylock()) {
+		pr_err("hibernation refused: a crash kernel is being loaded\n");
+		return notifier_from_errno(-EBUSY);
+	}
+	kept_now = kept.size;
+	if (!kept_now)
+		WRITE_ONCE(hibernating, true);
+	kexec_unlock();
+	if (!kept_now)
 		return NOTIFY_DONE;
 	pr_err("hibernation refused: volume keys are handed to the crash kernel; remove the registered volumes and unload it (kexec -p -u) first\n");
 	return notifier_from_errno(-EBUSY);
@@ -1086,6 +1237,8 @@ static struct notifier_block hibernation_check = {
 
 static phys_addr_t handover_addr;
 static size_t handover_size;
+/* Mapped from init until discarded, so that any exit can still wipe it. */
+static void *handover_map;
 static DEFINE_MUTEX(restore_lock);
 
 /*
@@ -1141,10 +1294,11 @@ VISIBLE_IF_KUNIT void *crash_dm_crypt_map_handover(phys_addr_t addr,
 EXPORT_SYMBOL_IF_KUNIT(crash_dm_crypt_map_handover);
 
 /* Wipe the handed-over blob and give its pages back if they are RAM. */
-static void discard_handover(void *blob)
+static void discard_handover(void)
 {
-	memzero_explicit(blob, handover_size);
-	memunmap(blob);
+	memzero_explicit(handover_map, handover_size);
+	memunmap(handover_map);
+	handover_map = NULL;
 	if (region_intersects(handover_addr, handover_size,
 			      IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) ==
 	    REGION_INTERSECTS)
@@ -1203,53 +1357,91 @@ static void put_restored(struct restore_ctx *ctx, bool revoke)
 	}
 }
 
+/*
+ * The blob is read once, into memory of this kernel's own: what is checked is
+ * what is parsed, whatever writes to the hand-over's pages meanwhile.
+ */
 static int restore_keys(void)
 {
 	struct restore_ctx ctx = {};
 	u64 start = probe_clock();
 	const char *why = NULL;
+	size_t size = handover_size;
 	void *blob;
 	int ret;
 
-	if (!handover_size)
+	if (!size)
 		return -ENOENT;
 	ctx.created = kcalloc(CRASH_KEY_MAX_KEYS, sizeof(*ctx.created),
 			      GFP_KERNEL);
-	if (!ctx.created)
-		return -ENOMEM;
+	blob = kvmalloc(size, GFP_KERNEL);
+	if (!ctx.created || !blob) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
 	ctx.keyring = lookup_user_key(KEY_SPEC_USER_KEYRING, KEY_LOOKUP_CREATE,
 				      KEY_NEED_WRITE);
 	ret = PTR_ERR_OR_ZERO(ctx.keyring);
 	if (ret)
 		goto out_free;
-	blob = crash_dm_crypt_map_handover(handover_addr, handover_size);
-	if (!blob) {
-		ret = -ENOMEM;
-		goto out_keyring;
-	}
+	memcpy(blob, handover_map, size);
 
-	ret = crash_key_blob_parse(blob, handover_size, restore_one, &ctx, &why);
+	ret = crash_key_blob_parse(blob, size, restore_one, &ctx, &why);
 	if (why) {
 		/* Nothing was restored; the blob is no use to anyone. */
 		pr_err("key blob rejected: %s; no keys restored\n", why);
-		discard_handover(blob);
+		discard_handover();
 	} else if (ret) {
 		/* Keep the blob so that a later write can retry. */
 		put_restored(&ctx, true);
-		memunmap(blob);
 	} else {
 		pr_info("restored %u keys from a %u-byte blob\n", ctx.count,
 			blob_total_len(blob));
 		put_restored(&ctx, false);
-		discard_handover(blob);
+		discard_handover();
 		record_time(&last_restore_ns, start);
 	}
-out_keyring:
 	key_ref_put(ctx.keyring);
 out_free:
+	kvfree_sensitive(blob, size);
 	kfree(ctx.created);
 	return ret;
 }
+
+/*
+ * kdump kernel: keys nobody restored (the dump went over the network, the
+ * restore failed or never ran) go with this kernel, however it ends.
+ */
+static void wipe_handover(void)
+{
+	if (handover_map && !skip_wipe())
+		memzero_explicit(handover_map, handover_size);
+}
+
+static int wipe_handover_on_reboot(struct notifier_block *nb,
+				   unsigned long action, void *data)
+{
+	mutex_lock(&restore_lock);
+	wipe_handover();
+	mutex_unlock(&restore_lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block wipe_handover_reboot = {
+	.notifier_call = wipe_handover_on_reboot,
+};
+
+/* A panic cannot wait for a restore: the pages are mapped, wipe them. */
+static int wipe_handover_on_panic(struct notifier_block *nb,
+				  unsigned long action, void *data)
+{
+	wipe_handover();
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block wipe_handover_panic = {
+	.notifier_call = wipe_handover_on_panic,
+};
 
 static ssize_t keys_restore_store(struct config_item *item, const char *page,
 				  size_t count)
@@ -1340,6 +1532,8 @@ static void __init create_test_probe(void)
 	debugfs_create_bool("fail_next_load", 0600, dir, &fail_next_load);
 	debugfs_create_bool("fail_next_unmap", 0600, dir, &fail_next_unmap);
 	debugfs_create_bool("fail_next_map", 0600, dir, &fail_next_map);
+	debugfs_create_bool("fail_next_copy", 0600, dir, &fail_next_copy);
+	debugfs_create_bool("fail_next_alloc", 0600, dir, &fail_next_alloc);
 	debugfs_create_u32("place_next_load", 0600, dir, &place_next_load);
 	debugfs_create_file("last_placed", 0400, dir, NULL, &last_placed_fops);
 	debugfs_create_file("handover", 0400, dir, NULL, &handover_fops);
@@ -1352,19 +1546,61 @@ static void __init create_test_probe(void)
 static inline void create_test_probe(void) { }
 #endif
 
+#ifdef CONFIG_CRASH_DM_CRYPT_TEST_PROBE
+/* The control of the test that reads an old hand-over's pages after a reboot. */
+static bool keep_crash_region;
+module_param(keep_crash_region, bool, 0400);
+#else
+#define keep_crash_region false
+#endif
+
+static void __init wipe_resource(const struct resource *res)
+{
+	if (res->end > res->start && !keep_crash_region)
+		memzero_explicit(phys_to_virt(res->start), resource_size(res));
+}
+
+/*
+ * The kernel before this one may have left keys in the crash region: a kdump
+ * kernel reset without a reboot notifier, a running kernel that panicked
+ * with no image loaded while keys waited there. Nothing in the region is
+ * this kernel's yet, and no load can come before late_initcall.
+ */
+static void __init wipe_crash_region(void)
+{
+	u64 start = ktime_get_ns();
+
+	wipe_resource(&crashk_res);
+	wipe_resource(&crashk_low_res);
+	if (resource_size(&crashk_res) > 1)
+		pr_info("crash region wiped: %llu MiB in %llu us\n",
+			(u64)(resource_size(&crashk_res) +
+			      resource_size(&crashk_low_res)) >> 20,
+			div_u64(ktime_get_ns() - start, NSEC_PER_USEC));
+}
+
+/* The hand-over a boot found, mapped; a normal boot's is stale and goes. */
+static void __init map_handover(void)
+{
+	if (!handover_size || !handover_in_place())
+		return;
+	handover_map = crash_dm_crypt_map_handover(handover_addr,
+						   handover_size);
+	if (!handover_map) {
+		pr_err("cannot map the key blob, ignored\n");
+		handover_size = 0;
+	} else if (!is_kdump_kernel()) {
+		discard_handover();
+	}
+}
+
 static struct configfs_subsystem keys_subsys;
 
 static int __init crash_dm_crypt_init(void)
 {
-	void *blob;
 	int ret;
 
-	if (handover_size && handover_in_place() && !is_kdump_kernel()) {
-		/* Booted normally with a stale hand-over: drop it. */
-		blob = crash_dm_crypt_map_handover(handover_addr, handover_size);
-		if (blob)
-			discard_handover(blob);
-	}
+	map_handover();
 
 	config_group_init_type_name(&keys_subsys.su_group,
 				    "crash_dm_crypt_keys",
@@ -1376,7 +1612,12 @@ static int __init crash_dm_crypt_init(void)
 		pr_err("cannot register configfs subsystem (%d)\n", ret);
 		return ret;
 	}
-	if (!is_kdump_kernel()) {
+	if (is_kdump_kernel()) {
+		register_reboot_notifier(&wipe_handover_reboot);
+		atomic_notifier_chain_register(&panic_notifier_list,
+					       &wipe_handover_panic);
+	} else {
+		wipe_crash_region();
 		register_reboot_notifier(&wipe_on_reboot);
 		register_pm_notifier(&hibernation_check);
 	}

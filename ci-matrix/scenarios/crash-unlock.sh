@@ -302,6 +302,21 @@ register_all_again() {
 
 # A key that cannot be handed over fails the load with its own error, on every arch
 # (arm64 used to retry other kernel places and report "no room" instead).
+# A reload whose allocation fails (the copy of the kept blob, or the new blob's buffer:
+# test knobs fail_next_copy, fail_next_alloc) is refused before anything changed: the
+# loaded image, its blob where it was, unmapped, and every volume still handed over.
+check_reload_refused_keeps() {	# check_reload_refused_keeps copy|alloc LOG-TEXT
+	before=$(blob_addr)
+	write "$DEBUG/fail_next_$1" 1
+	check_fails "a reload that cannot allocate ($1) fails" "kexec_file_load failed" load_capture
+	check_eq "after the $1 failure the loaded crash image stays" 1 \
+		"$(cat /sys/kernel/kexec_crash_loaded)"
+	check_eq "after the $1 failure the key blob stays where it was" "$before" "$(blob_addr)"
+	check_blob_unmapped "after the $1 failure the key blob stays unmapped"
+	check_handover "after the $1 failure every volume is still handed over" vda vdb vdc
+	check "after the $1 failure the kernel log says why" sh -c "dmesg | grep -q '$2'"
+}
+
 check_key_error_told() {
 	u=0c6e5e1a-8a3f-4d5e-9b2c-1f2e3d4c5b6a
 	mkdir "$KEYS/$u"
@@ -379,6 +394,8 @@ load_capture_kernel() {
 	check_eq "the loaded crash image stays" 1 "$(cat /sys/kernel/kexec_crash_loaded)"
 	check_blob_unmapped "its key blob stays unmapped"
 	check "kernel log says why" sh -c "dmesg | grep -q 'cannot map the key blob back'"
+	check_reload_refused_keeps copy "no memory to copy the key blob"
+	check_reload_refused_keeps alloc "no memory for the key blob"
 
 	# A kdump service restart: unload, load. The keys wait, unmapped, in between.
 	check "unload" kexec -s -p -u
@@ -872,25 +889,35 @@ stage_verify() {
 
 # ---- kexecskip, kexeced: the kernels that kexec -e started -------------------
 
-# The verify boot leaves by kexec -e, as a reboot into the next kernel does, twice over:
-# first with a throwaway key's blob whose wipe is skipped (the control: the next kernel,
-# same crash reservation, must see its bytes), then from that kernel with the three
-# volumes' keys, whose blob the kernel after it must find zero. Both blobs start on the
-# lowest page of the window. The kernel in between loads a crash kernel itself, but
-# boots from the same initramfs as the last one (the capture one, without /boot): a
-# bigger one moves where the kernel reserves its crash region (s390x: 8 MiB more moved
-# it 8 MiB down), and the last kernel would use the old blob's page as its own RAM
-# before the check reads it. It takes /boot from the dump volume instead.
-kexec_into_next_kernel() {
-	item=$KEYS/00000000-0000-4000-8000-00000000c0de
-	keyctl add logon crashkey-test:kexec-control "crashkey kexec -e control on $(uname -m)" \
-		@u > /dev/null
-	mkdir "$item" && write "$item/description" crashkey-test:kexec-control
+# The verify boot leaves by kexec -e, as a reboot into the next kernel does, three times
+# over, each next kernel reading the previous blob's pages through /dev/mem:
+# - with a throwaway key's blob whose wipe is skipped, into a kernel told to keep its
+#   crash region as it finds it (crash_dm_crypt.keep_crash_region): the control, which
+#   must see the bytes;
+# - from that kernel with the three volumes' keys, into one that keeps its region too:
+#   the old kernel's own wipe must have zeroed them;
+# - from that one with a throwaway key's blob whose wipe is skipped again, into a kernel
+#   that wipes its crash region at boot, as every kernel does: zero again.
+# Every blob starts on the lowest page of the window. The kernels in between load a
+# crash kernel themselves, but boot from the same initramfs as the last one (the capture
+# one, without /boot): a bigger one moves where the kernel reserves its crash region
+# (s390x: 8 MiB more moved it 8 MiB down), and the last kernel would use the old blob's
+# page as its own RAM before the check reads it. They take /boot from the dump volume.
+# A throwaway key, its blob on the lowest page of the window.
+load_throwaway_key() {	# load_throwaway_key NAME UUID WHAT
+	item=$KEYS/$2
+	keyctl add logon "crashkey-test:$1" "crashkey $1 on $(uname -m)" @u > /dev/null
+	mkdir "$item" && write "$item/description" "crashkey-test:$1"
 	write "$DEBUG/place_next_load" 1
-	check "load a throwaway key (for the control of kexec -e's wipe)" load_capture
+	check "load a throwaway key ($3)" load_capture
+}
+
+kexec_into_next_kernel() {
+	load_throwaway_key kexec-control 00000000-0000-4000-8000-00000000c0de \
+		"for the control of kexec -e's wipe"
 	check "/boot copied onto the dump volume for the next kernel" copy_boot_to_vda
 	close_volumes
-	leave_by_kexec verify kexecskip skip-wipe
+	leave_by_kexec verify kexecskip "skip-wipe keep-region"
 }
 
 copy_boot_to_vda() {
@@ -911,10 +938,14 @@ copy_boot_from_vda() {
 	return "$1"
 }
 
-leave_by_kexec() {	# leave_by_kexec STAGE NEXT-STAGE [skip-wipe]
+# leave_by_kexec STAGE NEXT-STAGE ["skip-wipe keep-region"]: skip-wipe skips this
+# kernel's wipe of its blob, keep-region the next kernel's wipe of its crash region.
+leave_by_kexec() {
+	keep=
+	case " ${3:-} " in *" keep-region "*) keep=crash_dm_crypt.keep_crash_region=1 ;; esac
 	check "kexec -s -l the next kernel" kexec -s -l /boot/kernel --initrd=/boot/capture.cpio.xz \
-		--append="console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 kunit.enable=0 crashkey.stage=$2 crashkey.blob=$(placed_addr),$(placed_size)"
-	[ -z "${3:-}" ] || write "$DEBUG/skip_next_wipe" 1
+		--append="console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 kunit.enable=0 crashkey.stage=$2 crashkey.blob=$(placed_addr),$(placed_size) $keep"
+	case " ${3:-} " in *" skip-wipe "*) write "$DEBUG/skip_next_wipe" 1 ;; esac
 	stage_done "$1"
 	step "leaving with kexec -e"
 	sync
@@ -937,11 +968,25 @@ stage_kexecskip() {
 	write "$DEBUG/place_next_load" 1
 	check "load keys with the capture kernel" load_capture
 	check_blob_unmapped "key blob pages not present before kexec -e"
-	leave_by_kexec kexecskip kexeced
+	leave_by_kexec kexecskip kexeced keep-region
 }
 
 stage_kexeced() {
 	begin kexeced
 	# shellcheck disable=SC2046 # address and size
 	check_pages_wiped "kexec -e wiped the key blob before leaving the kernel" $(blob_before)
+	check "/boot copied from the dump volume" copy_boot_from_vda
+	load_throwaway_key boot-wipe 00000000-0000-4000-8000-0000000b0075 \
+		"for the next kernel's wipe of its crash region"
+	leave_by_kexec kexeced bootwiped skip-wipe
+}
+
+# The kernel that booted over a blob nobody wiped: its own boot wiped its crash region.
+stage_bootwiped() {
+	begin bootwiped
+	# shellcheck disable=SC2046 # address and size
+	check_pages_wiped "the next kernel wiped its crash region at boot, the old blob with it" \
+		$(blob_before)
+	check "its kernel log says how long the wipe took" \
+		sh -c "dmesg | grep -q 'crash_dm_crypt: crash region wiped: [0-9]* MiB in [0-9]* us'"
 }
