@@ -28,14 +28,17 @@
 #include <linux/cred.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
+#include <linux/initrd.h>
 #include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/kexec.h>
 #include <linux/key.h>
 #include <linux/keyctl.h>
 #include <linux/ktime.h>
+#include <linux/libfdt.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
+#include <linux/of_fdt.h>
 #include <linux/panic_notifier.h>
 #include <linux/random.h>
 #include <linux/reboot.h>
@@ -1254,6 +1257,80 @@ VISIBLE_IF_KUNIT bool crash_dm_crypt_handover_valid(u64 addr, u64 size)
 }
 EXPORT_SYMBOL_IF_KUNIT(crash_dm_crypt_handover_valid);
 
+/* The first of @busy that [@addr, @addr + @size) overlaps, or NULL. */
+VISIBLE_IF_KUNIT const char *
+crash_dm_crypt_handover_clash(u64 addr, u64 size,
+			      const struct crash_dm_crypt_busy *busy,
+			      unsigned int count)
+{
+	u64 last = addr + size - 1, busy_last;
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		if (!busy[i].size)
+			continue;
+		busy_last = busy[i].start + busy[i].size - 1;
+		if (busy_last < busy[i].start)
+			busy_last = U64_MAX;
+		if (addr <= busy_last && busy[i].start <= last)
+			return busy[i].what;
+	}
+	return NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(crash_dm_crypt_handover_clash);
+
+/* Ranges only the architecture knows of (x86's initrd): none by default. */
+unsigned int __init __weak
+arch_crash_dm_crypt_busy(struct crash_dm_crypt_busy *busy, unsigned int max)
+{
+	return 0;
+}
+
+/*
+ * What this boot already uses and frees or reads later: a hand-over over any
+ * of it would be given back twice, or its keys read as something else.
+ */
+static unsigned int __init boot_ranges(struct crash_dm_crypt_busy *busy,
+				       unsigned int max)
+{
+	unsigned int n = 0;
+
+	busy[n++] = (struct crash_dm_crypt_busy){ __pa_symbol(_text),
+		__pa_symbol(_end) - __pa_symbol(_text), "this kernel" };
+#ifdef CONFIG_BLK_DEV_INITRD
+	busy[n++] = (struct crash_dm_crypt_busy){ phys_initrd_start,
+		phys_initrd_size, "the initrd" };
+#endif
+	if (elfcorehdr_addr != ELFCORE_ADDR_MAX &&
+	    elfcorehdr_addr != ELFCORE_ADDR_ERR)
+		busy[n++] = (struct crash_dm_crypt_busy){ elfcorehdr_addr,
+			elfcorehdr_size, "the ELF core header" };
+#ifdef CONFIG_OF_EARLY_FLATTREE
+	if (initial_boot_params)
+		busy[n++] = (struct crash_dm_crypt_busy){ initial_boot_params_pa,
+			fdt_totalsize(initial_boot_params), "the device tree" };
+#endif
+	return n + arch_crash_dm_crypt_busy(busy + n, max - n);
+}
+
+#define BOOT_RANGES_MAX	8
+
+static bool __init handover_clear_of_boot(u64 addr, u64 size)
+{
+	struct crash_dm_crypt_busy busy[BOOT_RANGES_MAX];
+	const char *what;
+
+	what = crash_dm_crypt_handover_clash(addr, size, busy,
+					     boot_ranges(busy, ARRAY_SIZE(busy)));
+	if (what)
+		pr_err("key blob location overlaps %s, ignored\n", what);
+	return !what;
+}
+
+/*
+ * Called before the range is reserved: a location that is malformed or over
+ * anything this boot uses is never reserved, read or freed.
+ */
 bool __init crash_dm_crypt_set_handover(u64 addr, u64 size)
 {
 	if (!crash_dm_crypt_handover_valid(addr, size)) {
@@ -1261,25 +1338,29 @@ bool __init crash_dm_crypt_set_handover(u64 addr, u64 size)
 		       size);
 		return false;
 	}
+	if (!handover_clear_of_boot(addr, size))
+		return false;
 	handover_addr = addr;
 	handover_size = size;
 	return true;
 }
 
 /*
- * Before it is touched: no part of this kernel's image, and all RAM (the
- * device-tree arches reserve it) or none (x86 takes it out of RAM).
+ * Before it is touched: clear of what the boot uses (x86 parses its command
+ * line's elfcorehdr= after the hand-over), and all RAM (the device-tree
+ * arches reserve it) or none (x86 takes it out of RAM).
  */
-static bool handover_in_place(void)
+static bool __init handover_in_place(void)
 {
-	phys_addr_t end = handover_addr + handover_size;
-
+	if (!handover_clear_of_boot(handover_addr, handover_size)) {
+		handover_size = 0;
+		return false;
+	}
 	if (region_intersects(handover_addr, handover_size,
 			      IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) !=
-	    REGION_MIXED &&
-	    (end <= __pa_symbol(_text) || handover_addr >= __pa_symbol(_end)))
+	    REGION_MIXED)
 		return true;
-	pr_err("key blob location overlaps this kernel or RAM's edge, ignored\n");
+	pr_err("key blob location straddles RAM's edge, ignored\n");
 	handover_size = 0;
 	return false;
 }

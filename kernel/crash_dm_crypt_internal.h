@@ -15,6 +15,10 @@ int crash_dm_crypt_place(unsigned long min, unsigned long max,
 			 unsigned long memsz, crash_dm_crypt_try_fn try_at,
 			 void *arg);
 bool crash_dm_crypt_handover_valid(u64 addr, u64 size);
+struct crash_dm_crypt_busy;
+const char *crash_dm_crypt_handover_clash(u64 addr, u64 size,
+					  const struct crash_dm_crypt_busy *busy,
+					  unsigned int count);
 void *crash_dm_crypt_map_handover(phys_addr_t addr, size_t size);
 #endif
 

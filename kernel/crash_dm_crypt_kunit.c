@@ -435,6 +435,57 @@ static void handover_location_check(struct kunit *test)
 			c->valid);
 }
 
+/* ---- hand-over location against what the boot uses ---- */
+
+static const struct crash_dm_crypt_busy boot_busy[] = {
+	{ 0x1000000, 0x200000, "kernel" },
+	{ 0x4000000, 0x1000000, "initrd" },
+	{ 0x8000000, 0x1000, "elfcorehdr" },
+	{ 0x9000000, 0x10000, "fdt" },
+	{ 0xa000000, 0, "empty" },
+	{ (u64)-0x1000, 0x2000, "wrapping" },
+};
+
+struct clash_case {
+	const char *what;
+	u64 addr, size;
+	const char *clash;
+};
+
+static const struct clash_case clash_cases[] = {
+	{ "clear of everything", 0x2000000, PAGE_SIZE, NULL },
+	{ "on the kernel's first page", 0x1000000, PAGE_SIZE, "kernel" },
+	{ "on the kernel's last page", 0x11ff000, PAGE_SIZE, "kernel" },
+	{ "right after the kernel", 0x1200000, PAGE_SIZE, NULL },
+	{ "ending right before the kernel", 0xfff000, PAGE_SIZE, NULL },
+	{ "inside the initrd", 0x4800000, 2 * PAGE_SIZE, "initrd" },
+	{ "over the whole ELF core header", 0x7fff000, 3 * PAGE_SIZE, "elfcorehdr" },
+	{ "on the device tree's last byte", 0x900f000, PAGE_SIZE, "fdt" },
+	{ "where an empty range starts", 0xa000000, PAGE_SIZE, NULL },
+	{ "under a range that wraps around", (u64)-0x2000, PAGE_SIZE, NULL },
+	{ "on a range that wraps around", (u64)-0x1000, PAGE_SIZE, "wrapping" },
+};
+
+static void clash_desc(const struct clash_case *c, char *desc)
+{
+	strscpy(desc, c->what, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(clash, clash_cases, clash_desc);
+
+static void handover_clear_of_boot(struct kunit *test)
+{
+	const struct clash_case *c = test->param_value;
+	const char *got;
+
+	got = crash_dm_crypt_handover_clash(c->addr, c->size, boot_busy,
+					    ARRAY_SIZE(boot_busy));
+	if (c->clash)
+		KUNIT_EXPECT_STREQ(test, got ?: "(none)", c->clash);
+	else
+		KUNIT_EXPECT_NULL(test, got);
+}
+
 /* ---- the architecture's page unmapping ---- */
 
 /*
@@ -493,6 +544,7 @@ static struct kunit_case crash_dm_crypt_cases[] = {
 	KUNIT_CASE(place_uniform),
 	KUNIT_CASE(place_uniform_control),
 	KUNIT_CASE_PARAM(handover_location_check, handover_gen_params),
+	KUNIT_CASE_PARAM(handover_clear_of_boot, clash_gen_params),
 	KUNIT_CASE(arch_unmaps_page),
 	KUNIT_CASE(handover_map_reads_memory),
 	{}

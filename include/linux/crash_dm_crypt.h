@@ -43,6 +43,20 @@ bool crash_dm_crypt_range(const struct kimage *image, unsigned long *start,
 /* Arch early boot code of the kdump kernel: reserve the range if true. */
 bool crash_dm_crypt_set_handover(u64 addr, u64 size);
 
+/* A range the boot uses, which a hand-over must not overlap. */
+struct crash_dm_crypt_busy {
+	u64 start;
+	u64 size;
+	const char *what;
+};
+
+/*
+ * Optional: ranges only the architecture knows of at the time it calls
+ * crash_dm_crypt_set_handover(), at most @max of them; returns how many.
+ */
+unsigned int arch_crash_dm_crypt_busy(struct crash_dm_crypt_busy *busy,
+				      unsigned int max);
+
 /* Arch backend. */
 int arch_crash_dm_crypt_set_present(phys_addr_t addr, size_t size,
 				    bool present);

@@ -21,6 +21,7 @@
 #include <asm/crash_dm_crypt.h>
 #include <asm/early_ioremap.h>
 #include <asm/set_memory.h>
+#include <asm/setup.h>
 
 int arch_crash_dm_crypt_set_present(phys_addr_t addr, size_t size,
 				    bool present)
@@ -61,6 +62,21 @@ void crash_dm_crypt_add_setup_data(const struct kimage *image,
 	keys->size = image->dm_crypt_keys_sz;
 	sd->next = params->hdr.setup_data;
 	params->hdr.setup_data = params_load_addr + offset;
+}
+
+/* The initrd, which x86 keeps in boot_params rather than phys_initrd_start. */
+unsigned int __init arch_crash_dm_crypt_busy(struct crash_dm_crypt_busy *busy,
+					     unsigned int max)
+{
+	u64 start = boot_params.hdr.ramdisk_image |
+		    (u64)boot_params.ext_ramdisk_image << 32;
+	u64 size = boot_params.hdr.ramdisk_size |
+		   (u64)boot_params.ext_ramdisk_size << 32;
+
+	if (!max || !start || !size)
+		return 0;
+	busy[0] = (struct crash_dm_crypt_busy){ start, size, "the initrd" };
+	return 1;
 }
 
 /*
