@@ -95,7 +95,7 @@ assemble_guest() {
 	[ "$SCENARIO" != bench ] ||
 		binaries+=("$CRASHKEY_CACHE/unpacked/$DEB_ARCH/usr/bin/makedumpfile")
 	env=$(printf '%s\n' "CONSOLE=$CONSOLE" "CAPTURE_CMDLINE=\"$CAPTURE_CMDLINE\"" \
-		"HANDOVER=$HANDOVER" "HIBERNATION=$HIBERNATION" "CRASHKERNEL=$CRASHKERNEL" \
+		"HANDOVER=$HANDOVER" "HANDOVER_IOMEM=\"$HANDOVER_IOMEM\"" "HIBERNATION=$HIBERNATION" "CRASHKERNEL=$CRASHKERNEL" \
 		"CPUS=$SMP" "MEMORY_HOTADD=$MEMORY_HOTADD")
 	key=$({ echo "$env"; cat "$KERNEL" "${binaries[@]}" \
 		"$CRASHKEY_CACHE/unpacked/$DEB_ARCH/.debs" "$CRASHKEY_TOP/ci-matrix/rootfs.sh" \

@@ -814,6 +814,20 @@ check_handover_hidden() {
 	else
 		fail "capture kernel hides the key blob's location" "no check for HANDOVER='$HANDOVER'"
 	fi
+	check_eq "/proc/iomem names the hand-over as docs/design.md says" \
+		"$HANDOVER_IOMEM" "$(iomem_name_at "$(cat /mnt/blob.addr)")"
+}
+
+# The innermost /proc/iomem entry over ADDR, by name; "-" where none is.
+iomem_name_at() {	# iomem_name_at ADDR
+	name=-
+	while IFS= read -r line; do
+		range=$(echo "${line%% : *}" | tr -d ' ')
+		if [ $(($1)) -ge $((0x${range%-*})) ] && [ $(($1)) -le $((0x${range#*-})) ]; then
+			name=${line#* : }
+		fi
+	done < /proc/iomem
+	echo "$name"
 }
 
 # A restore that cannot add every key (here: root's key quota, lowered on purpose) fails,
