@@ -304,7 +304,7 @@ prepare_arch() {
 	T_GUEST=$(($(now) - t))
 }
 
-# CRASH_DM_CRYPT=n compiles the patched files to the pristine objects. It builds kernel
+# CRASH_KEY_HANDOVER=n compiles the patched files to the pristine objects. It builds kernel
 # objects, so it waits until every arch's kernel is built, and runs while the last
 # arch boots: off the critical path.
 check_unchanged() {
@@ -312,9 +312,9 @@ check_unchanged() {
 	t=$(now)
 	# Its TAP says what failed; its exit status must not end this script (set -e).
 	out=$("$CRASHKEY_TOP/cross-build/check-unchanged.sh" "$ARCH_NAME" 2>&1) || true
-	collect_tap "CRASH_DM_CRYPT=n check" <<<"$out"
+	collect_tap "CRASH_KEY_HANDOVER=n check" <<<"$out"
 	grep '^# ' <<<"$out" >&2 || true
-	say "CRASH_DM_CRYPT=n check done in $(($(now) - t))s"
+	say "CRASH_KEY_HANDOVER=n check done in $(($(now) - t))s"
 }
 
 # The QEMU boots of a prepared arch, then its line of timings: a crash cycle for each of

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A kernel built without CONFIG_CRASH_DM_CRYPT is unchanged: every existing C file that
+# A kernel built without CONFIG_CRASH_KEY_HANDOVER is unchanged: every existing C file that
 # the overlay patches, if this arch's minimal config builds it, compiles to the same
 # object from the patched tree as from the pristine one: same code, same calls, same
 # data, same symbols. The same config and the same objects in every directory the
@@ -356,25 +356,25 @@ for f in "${!ROOT[@]}"; do
 	fi
 done
 
-# ---- the patched side, with CRASH_DM_CRYPT=n ----
+# ---- the patched side, with CRASH_KEY_HANDOVER=n ----
 # The swapped files are recorded before anything is built from them: an interrupted run
 # still gives every one of them back at the next.
 cp "$TREE/.crashkey-manifest" "$WORK/manifest"
 mv "$WORK/manifest" "$SRC/.crashkey-swapped"
 put_side patched
 configure
-if grep -q '^CONFIG_CRASH_DM_CRYPT=y' "$OUT/.config"; then
-	die "CRASH_DM_CRYPT is on in $OUT"
+if grep -q '^CONFIG_CRASH_KEY_HANDOVER=y' "$OUT/.config"; then
+	die "CRASH_KEY_HANDOVER is on in $OUT"
 fi
 while IFS= read -r line; do LIST_NEW[${line%%:*}]=${line#*: }; done < <(kbuild_lists "${DIRS[@]}")
 build_all
 
 # Kconfig changes: the patched tree's config differs in the feature's own symbols only.
-if out=$(diff <(grep -v CRASH_DM_CRYPT "$WORK/pristine.config") \
-	<(grep -v CRASH_DM_CRYPT "$WORK/patched.config")); then
-	tap ok "same .config from both trees, apart from the CRASH_DM_CRYPT symbols"
+if out=$(diff <(grep -v CRASH_KEY_HANDOVER "$WORK/pristine.config") \
+	<(grep -v CRASH_KEY_HANDOVER "$WORK/patched.config")); then
+	tap ok "same .config from both trees, apart from the CRASH_KEY_HANDOVER symbols"
 else
-	tap fail "same .config from both trees, apart from the CRASH_DM_CRYPT symbols" "$out"
+	tap fail "same .config from both trees, apart from the CRASH_KEY_HANDOVER symbols" "$out"
 fi
 
 # Makefile changes: every directory on the way to a changed file or Makefile that this
@@ -395,7 +395,7 @@ compared=0
 for f in $(changed_files .c); do
 	[ -n "${ROOT[$f]+set}" ] || continue
 	obj=${f%.c}.o
-	name="$f unchanged with CRASH_DM_CRYPT=n"
+	name="$f unchanged with CRASH_KEY_HANDOVER=n"
 	if cmp -s "$PRISTINE/$f" "$TREE/$f"; then
 		tap fail "$name" "the patched and the pristine $f are the same file: nothing to compare (was the pristine tree written through a link?)"
 	elif ! cmp -s "$TREE/$f" "$SRC/$f"; then
@@ -403,7 +403,7 @@ for f in $(changed_files .c); do
 	elif [ -n "${PRISTINE_ERROR[$f]+set}" ]; then
 		tap fail "$f builds from the pristine tree" "${PRISTINE_ERROR[$f]}"
 	elif [ -n "${BUILD_ERROR[$f]+set}" ]; then
-		tap fail "$f builds with CRASH_DM_CRYPT=n" "${BUILD_ERROR[$f]}"
+		tap fail "$f builds with CRASH_KEY_HANDOVER=n" "${BUILD_ERROR[$f]}"
 	elif out=$(compare_objects "$WORK/pristine/$obj" "$OUT/$obj" 2>&1); then
 		compared=$((compared + 1))
 		tap ok "$name"

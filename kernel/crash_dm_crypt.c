@@ -411,7 +411,7 @@ static struct {
 	size_t prev_size;
 } load;
 
-#ifdef CONFIG_CRASH_DM_CRYPT_TEST_PROBE
+#ifdef CONFIG_CRASH_KEY_HANDOVER_TEST_PROBE
 /*
  * Fault injection for tests: the next load fails right after its blob is
  * placed, in every placement an arch loader tries; the next unmapping of a
@@ -792,8 +792,8 @@ int crash_dm_crypt_begin_load(void)
 
 int crash_dm_crypt_hide_keys(struct kimage *image)
 {
-	phys_addr_t addr = image->dm_crypt_keys_addr;
-	size_t size = image->dm_crypt_keys_sz;
+	phys_addr_t addr = image->crash_keys_addr;
+	size_t size = image->crash_keys_sz;
 	int ret;
 
 	if (!size)
@@ -919,14 +919,14 @@ void crash_dm_crypt_end_load(struct kimage *failed)
 {
 	struct kimage *image = kexec_crash_image;
 
-	if (failed && failed->dm_crypt_keys_sz)
-		wipe_region(failed->dm_crypt_keys_addr, failed->dm_crypt_keys_sz);
+	if (failed && failed->crash_keys_sz)
+		wipe_region(failed->crash_keys_addr, failed->crash_keys_sz);
 	blob_buf_free(&load.pending);
 
 	mutex_lock(&items_lock);
-	if (image && image->dm_crypt_keys_sz) {
-		kept.addr = image->dm_crypt_keys_addr;
-		kept.size = image->dm_crypt_keys_sz;
+	if (image && image->crash_keys_sz) {
+		kept.addr = image->crash_keys_addr;
+		kept.size = image->crash_keys_sz;
 		revoke_taken_keys();
 		reuse_requested = false;
 	} else if (image) {
@@ -1121,8 +1121,8 @@ int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 	int ret;
 
 	/* An arch loader may retry with other placements: start afresh. */
-	image->dm_crypt_keys_addr = 0;
-	image->dm_crypt_keys_sz = 0;
+	image->crash_keys_addr = 0;
+	image->crash_keys_sz = 0;
 
 	ret = build_blob(b);
 	if (ret || !b->len)
@@ -1135,8 +1135,8 @@ int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 		       b->len, ret);
 		return ret;
 	}
-	image->dm_crypt_keys_addr = mem;
-	image->dm_crypt_keys_sz = PAGE_ALIGN(b->len);
+	image->crash_keys_addr = mem;
+	image->crash_keys_sz = PAGE_ALIGN(b->len);
 	record_time(&last_load_keys_ns, start);
 	return injected_failure();
 }
@@ -1144,10 +1144,10 @@ int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 bool crash_dm_crypt_range(const struct kimage *image, unsigned long *start,
 			  unsigned long *end)
 {
-	if (!image->dm_crypt_keys_sz)
+	if (!image->crash_keys_sz)
 		return false;
-	*start = image->dm_crypt_keys_addr;
-	*end = image->dm_crypt_keys_addr + image->dm_crypt_keys_sz - 1;
+	*start = image->crash_keys_addr;
+	*end = image->crash_keys_addr + image->crash_keys_sz - 1;
 	return true;
 }
 
@@ -1159,8 +1159,8 @@ bool crash_dm_crypt_keys_kept(void)
 bool crash_dm_crypt_is_keys_segment(const struct kimage *image,
 				    unsigned int index)
 {
-	return image->dm_crypt_keys_sz &&
-	       image->segment[index].mem == image->dm_crypt_keys_addr;
+	return image->crash_keys_sz &&
+	       image->segment[index].mem == image->crash_keys_addr;
 }
 
 /*
@@ -1343,6 +1343,66 @@ bool __init crash_dm_crypt_set_handover(u64 addr, u64 size)
 	handover_addr = addr;
 	handover_size = size;
 	return true;
+}
+
+/*
+ * A hand-over in mainline's format: another kernel's keys, in plain text,
+ * that this one cannot restore. They go, and the admin learns why.
+ */
+static struct {
+	u64 addr, size;
+	const char *where;
+} mainline_handover;
+
+bool __init crash_dm_crypt_mainline_handover(u64 addr, u64 size,
+					     const char *where)
+{
+	u64 reserve = size ?: PAGE_ALIGN(CRASH_DM_CRYPT_MAINLINE_MAX_LEN);
+
+	if (!PAGE_ALIGNED(addr) || !handover_clear_of_boot(addr, reserve)) {
+		pr_err("%s: mainline's key hand-over, malformed, ignored\n",
+		       where);
+		return false;
+	}
+	mainline_handover.addr = addr;
+	mainline_handover.size = size;
+	mainline_handover.where = where;
+	return true;
+}
+
+/* Mainline's blob length, from its count of keys; 0 if it cannot be one. */
+static size_t __init mainline_blob_len(u64 addr)
+{
+	size_t len = 0;
+	__le32 *count;
+
+	count = memremap(addr, sizeof(*count), MEMREMAP_WB);
+	if (!count)
+		return 0;
+	if (le32_to_cpu(*count) <= 128)
+		len = 4 + le32_to_cpu(*count) * 388;
+	memunmap(count);
+	return len;
+}
+
+static void __init wipe_mainline_handover(void)
+{
+	u64 addr = mainline_handover.addr;
+	size_t len = mainline_handover.size ?: mainline_blob_len(addr);
+	void *blob;
+
+	if (!mainline_handover.where)
+		return;
+	pr_err("%s: a key hand-over in mainline's CONFIG_CRASH_DM_CRYPT format, which this kernel does not read: no keys restored from it\n",
+	       mainline_handover.where);
+	if (!len || !handover_clear_of_boot(addr, len))
+		return;
+	blob = memremap(addr, len, MEMREMAP_WB);
+	if (!blob)
+		return;
+	memzero_explicit(blob, len);
+	memunmap(blob);
+	pr_info("mainline's hand-over wiped (%zu bytes)\n", len);
 }
 
 /*
@@ -1556,7 +1616,7 @@ static const struct config_item_type kdump_keys_type = {
 /* ---------------------------------------------------------------------------
  * Test probe: are the blob's pages readable through the linear mapping?
  */
-#ifdef CONFIG_CRASH_DM_CRYPT_TEST_PROBE
+#ifdef CONFIG_CRASH_KEY_HANDOVER_TEST_PROBE
 static int blob_pages_show(struct seq_file *m, void *v)
 {
 	unsigned long pages, readable = 0, i;
@@ -1627,7 +1687,7 @@ static void __init create_test_probe(void)
 static inline void create_test_probe(void) { }
 #endif
 
-#ifdef CONFIG_CRASH_DM_CRYPT_TEST_PROBE
+#ifdef CONFIG_CRASH_KEY_HANDOVER_TEST_PROBE
 /* The control of the test that reads an old hand-over's pages after a reboot. */
 static bool keep_crash_region;
 module_param(keep_crash_region, bool, 0400);
@@ -1682,9 +1742,10 @@ static int __init crash_dm_crypt_init(void)
 	int ret;
 
 	map_handover();
+	wipe_mainline_handover();
 
 	config_group_init_type_name(&keys_subsys.su_group,
-				    "crash_dm_crypt_keys",
+				    "crash_key_handover",
 				    is_kdump_kernel() ? &kdump_keys_type
 						      : &keys_type);
 	mutex_init(&keys_subsys.su_mutex);

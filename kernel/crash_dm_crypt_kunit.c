@@ -17,6 +17,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/unaligned.h>
 
 #include "crash_dm_crypt_internal.h"
 
@@ -128,6 +129,39 @@ static void blob_max_keys(struct kunit *test)
 		.pos = len - CRASH_KEY_DIGEST_LEN, .count = CRASH_KEY_MAX_KEYS };
 	KUNIT_EXPECT_EQ(test, crash_key_blob_add(&w, uuid_a, "d:1", 3,
 						 (const u8 *)"k", 1), -ENOSPC);
+}
+
+/*
+ * Mainline's hand-over, as a mainline running kernel writes it: a count, then
+ * per key its length, a 128-byte description and 256 bytes of key. Our parser
+ * must refuse every size of it, and say whose format it is.
+ */
+static void blob_mainline_format(struct kunit *test)
+{
+	static const unsigned int counts[] = { 1, 3, 10, 128 };
+	const char *why;
+	unsigned int i, k;
+	size_t len;
+	u8 *blob, *entry;
+
+	for (i = 0; i < ARRAY_SIZE(counts); i++) {
+		len = PAGE_ALIGN(4 + counts[i] * 388);
+		blob = kunit_kzalloc(test, len, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, blob);
+		put_unaligned_le32(counts[i], blob);
+		for (k = 0; k < counts[i]; k++) {
+			entry = blob + 4 + k * 388;
+			put_unaligned_le32(64, entry);
+			snprintf(entry + 4, 128, "kdump-cryptsetup:vk-%u", k);
+			memset(entry + 4 + 128, 0x5a, 64);
+		}
+		why = NULL;
+		KUNIT_EXPECT_EQ(test, crash_key_blob_parse(blob, len, log_visit,
+							   NULL, &why), -EINVAL);
+		KUNIT_EXPECT_NOT_NULL(test, why);
+		if (why)
+			KUNIT_EXPECT_NOT_NULL(test, strstr(why, "mainline"));
+	}
 }
 
 static void blob_truncated(struct kunit *test)
@@ -534,6 +568,7 @@ static struct kunit_case crash_dm_crypt_cases[] = {
 	KUNIT_CASE(blob_byte_order),
 	KUNIT_CASE(blob_round_trip),
 	KUNIT_CASE(blob_max_keys),
+	KUNIT_CASE(blob_mainline_format),
 	KUNIT_CASE(blob_truncated),
 	KUNIT_CASE(blob_bit_flips),
 	KUNIT_CASE_PARAM(blob_writer_limits, writer_limit_gen_params),

@@ -56,13 +56,33 @@ static int reject(const char **why, const char *reason, int err)
 	return err;
 }
 
+/*
+ * Mainline's hand-over (CONFIG_CRASH_DM_CRYPT, Linux 6.16+): a 32-bit count of
+ * at most 128 keys, then 388 bytes per key. Worth a word of its own: a user
+ * with mixed kernels must learn why nothing was restored.
+ */
+#define MAINLINE_MAX_KEYS	128
+#define MAINLINE_ENTRY_LEN	388
+#define MAINLINE_FORMAT	"mainline's CONFIG_CRASH_DM_CRYPT format, which this kernel does not read"
+
+static bool looks_like_mainline(const u8 *b, size_t len)
+{
+	u32 count = get_le32(b);
+
+	return count && count <= MAINLINE_MAX_KEYS &&
+	       sizeof(u32) + (size_t)count * MAINLINE_ENTRY_LEN <= len;
+}
+
 static int check_header(const u8 *b, size_t len, size_t *total,
 			unsigned int *count, const char **why)
 {
 	if (len < CRASH_KEY_BLOB_MIN_LEN)
 		return reject(why, "shorter than an empty blob", -EINVAL);
-	if (get_le32(HDR(magic, b)) != CRASH_KEY_BLOB_MAGIC)
+	if (get_le32(HDR(magic, b)) != CRASH_KEY_BLOB_MAGIC) {
+		if (looks_like_mainline(b, len))
+			return reject(why, MAINLINE_FORMAT, -EINVAL);
 		return reject(why, "bad magic", -EINVAL);
+	}
 	if (get_le16(HDR(version, b)) != CRASH_KEY_BLOB_VERSION)
 		return reject(why, "unknown version", -EPROTONOSUPPORT);
 	if (get_le16(HDR(header_len, b)) != HDR_LEN)

@@ -14,8 +14,8 @@
 # The kernel's configfs items of crashkey, and its test-only probe and knobs (for the
 # scenarios).
 # shellcheck disable=SC2034
-KEYS=/sys/kernel/config/crash_dm_crypt_keys
-DEBUG=/sys/kernel/debug/crash_dm_crypt	# CONFIG_CRASH_DM_CRYPT_TEST_PROBE
+KEYS=/sys/kernel/config/crash_key_handover
+DEBUG=/sys/kernel/debug/crash_dm_crypt	# CONFIG_CRASH_KEY_HANDOVER_TEST_PROBE
 
 step() { echo "crashkey-step: $*"; }
 pass() { echo "crashkey-check: ok $1"; }

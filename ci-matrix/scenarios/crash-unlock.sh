@@ -697,8 +697,8 @@ check_handover_hidden_parmarea() {
 }
 
 check_handover_hidden_devicetree() {
-	check "no linux,dmcryptkeys in /proc/device-tree (its /chosen present)" \
-		test -d /proc/device-tree/chosen -a ! -e /proc/device-tree/chosen/linux,dmcryptkeys
+	check "no linux,crash-key-handover in /proc/device-tree (its /chosen present)" \
+		test -d /proc/device-tree/chosen -a ! -e /proc/device-tree/chosen/linux,crash-key-handover
 	check "raw FDT still published (CRC refreshed)" test -s /sys/firmware/fdt
 	hex=$(printf '%016x' $(($(cat /mnt/blob.addr))))
 	if od -An -tx1 -v /sys/firmware/fdt | tr -d ' \n' | grep -q "$hex"; then

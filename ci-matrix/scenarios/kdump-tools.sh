@@ -24,7 +24,7 @@ set -u
 crypttab_uuid() { awk -v name="$1" '$1 == name { sub(/^UUID=/, "", $2); print $2 }' /etc/crypttab; }
 UUID=$(crypttab_uuid crashdump)
 TPM_UUID=$(crypttab_uuid tpmdata)
-CONFIGFS=/sys/kernel/config/crash_dm_crypt_keys
+CONFIGFS=/sys/kernel/config/crash_key_handover
 # The crashed boot's id, on the root filesystem: the next normal boot verifies, whether
 # or not the dump and its volume made it.
 MARK=/var/lib/crashkey-e2e/crashed-boot-id

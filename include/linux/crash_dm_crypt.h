@@ -3,7 +3,7 @@
  * Hand-over of dm-crypt volume keys to the kdump kernel.
  *
  * The core (kernel/crash_dm_crypt.c) knows nothing about architectures. An
- * architecture that selects ARCH_SUPPORTS_CRASH_DM_CRYPT provides the three
+ * architecture that selects ARCH_SUPPORTS_CRASH_KEY_HANDOVER provides the three
  * things only it can do:
  *
  *  1. its kexec_file loader calls crash_dm_crypt_load_keys() for a crash
@@ -22,7 +22,7 @@
 
 struct kimage;
 
-#ifdef CONFIG_CRASH_DM_CRYPT
+#ifdef CONFIG_CRASH_KEY_HANDOVER
 /* kexec_load/kexec_file_load, kexec lock held, crash images only. */
 int crash_dm_crypt_begin_load(void);
 void crash_dm_crypt_end_load(struct kimage *failed);
@@ -43,6 +43,17 @@ bool crash_dm_crypt_range(const struct kimage *image, unsigned long *start,
 /* Arch early boot code of the kdump kernel: reserve the range if true. */
 bool crash_dm_crypt_set_handover(u64 addr, u64 size);
 
+/*
+ * Arch early boot code: a hand-over in mainline's CONFIG_CRASH_DM_CRYPT format
+ * (Linux 6.16+), named by @where. Never read as ours; wiped at late_initcall.
+ * @size 0: as large as mainline's format can be, read from its header then.
+ * Reserve the range if true.
+ */
+bool crash_dm_crypt_mainline_handover(u64 addr, u64 size, const char *where);
+
+/* Mainline's largest blob: a count, then 128 entries of 388 bytes. */
+#define CRASH_DM_CRYPT_MAINLINE_MAX_LEN	(4 + 128 * 388)
+
 /* A range the boot uses, which a hand-over must not overlap. */
 struct crash_dm_crypt_busy {
 	u64 start;
@@ -62,7 +73,7 @@ int arch_crash_dm_crypt_set_present(phys_addr_t addr, size_t size,
 				    bool present);
 
 /*
- * With ARCH_HAS_CRASH_DM_CRYPT_MAP (memory encryption): the kdump kernel's
+ * With ARCH_HAS_CRASH_KEY_HANDOVER_MAP (memory encryption): the kdump kernel's
  * mapping of the handed-over blob, undone by memunmap(). Else memremap().
  */
 void *arch_crash_dm_crypt_map_handover(phys_addr_t addr, size_t size);
@@ -105,6 +116,12 @@ static inline bool crash_dm_crypt_range(const struct kimage *image,
 }
 
 static inline bool crash_dm_crypt_set_handover(u64 addr, u64 size)
+{
+	return false;
+}
+
+static inline bool crash_dm_crypt_mainline_handover(u64 addr, u64 size,
+						    const char *where)
 {
 	return false;
 }

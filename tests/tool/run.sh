@@ -263,7 +263,7 @@ fi
 KEY_BIN=$TMP/volume.key
 printf '%s' "$KEY_HEX" | xxd -r -p >"$KEY_BIN"
 
-CFG=$TMP/configfs		# stand-in for crash_dm_crypt_keys
+CFG=$TMP/configfs		# stand-in for crash_key_handover
 ITEM=$CFG/$UUID
 mkdir -p "$CFG"
 export CRASHKEY_CONFIGFS=$CFG
@@ -508,7 +508,7 @@ end
 begin "add without configfs dir: exit 1, kernel support message, no key"
 CRASHKEY_CONFIGFS=$TMP/missing ck add --key-file "$KEYFILE" "$IMG"
 expect_rc 1
-expect_err "kernel has no crash_dm_crypt_keys support (CONFIG_CRASH_DM_CRYPT)"
+expect_err "kernel has no crash_key_handover support (CONFIG_CRASH_KEY_HANDOVER)"
 expect_no_key logon "$DESC"
 end
 
@@ -576,10 +576,23 @@ expect_json
 expect_out "\"supported\":false"
 end
 
+begin "add on a kernel with mainline's interface: exit 1, says what crashkey cannot do"
+mkdir -p "$TMP/mainline/crash_dm_crypt_keys"
+CRASHKEY_CONFIGFS=$TMP/mainline/crash_key_handover ck add --key-file "$KEYFILE" "$IMG"
+expect_rc 1
+expect_err "mainline's crash_dm_crypt_keys does: this kernel has Linux's own CONFIG_CRASH_DM_CRYPT"
+end
+
+begin "status on a kernel with mainline's interface names it"
+CRASHKEY_CONFIGFS=$TMP/mainline/crash_key_handover ck status
+expect_rc 0
+expect_out "kernel support:      no: the kernel has mainline's CONFIG_CRASH_DM_CRYPT, which crashkey does not drive"
+end
+
 begin "list without kernel support: exit 1"
 CRASHKEY_CONFIGFS=$TMP/missing ck list
 expect_rc 1
-expect_err "CONFIG_CRASH_DM_CRYPT"
+expect_err "CONFIG_CRASH_KEY_HANDOVER"
 end
 
 begin "add again with a --stdin passphrase rewrites the item"

@@ -32,9 +32,18 @@
 /* Why the configfs directory is missing, in the words a user needs. */
 static void report_no_configfs(int err)
 {
-	if (err == -ENOENT)
-		ck_error("%s does not exist: kernel has no crash_dm_crypt_keys "
-			 "support (CONFIG_CRASH_DM_CRYPT) or configfs not "
+	if (err == -ENOENT && configfs_mainline_present())
+		ck_error("%s does not exist, but mainline's %s does: this kernel "
+			 "has Linux's own CONFIG_CRASH_DM_CRYPT, not crashkey's "
+			 "CONFIG_CRASH_KEY_HANDOVER. crashkey cannot register, "
+			 "hand over or restore keys with it (its keys stay in the "
+			 "keyring after a load, and its kdump kernel reads another "
+			 "format): use that kernel's own kdump tooling, or a "
+			 "kernel with the crashkey patches", configfs_dir(),
+			 CONFIGFS_MAINLINE_NAME);
+	else if (err == -ENOENT)
+		ck_error("%s does not exist: kernel has no crash_key_handover "
+			 "support (CONFIG_CRASH_KEY_HANDOVER) or configfs not "
 			 "mounted at /sys/kernel/config", configfs_dir());
 	else
 		ck_error("%s: %s", configfs_dir(), strerror(-err));
@@ -781,8 +790,11 @@ static const char *handover_unknowable(const struct status *st)
 	if (st->loaded < 0)
 		return "unknown whether a crash kernel is loaded (no "
 		       "/sys/kernel/kexec_crash_loaded)";
+	if (!st->supported && configfs_mainline_present())
+		return "the kernel has mainline's CONFIG_CRASH_DM_CRYPT, not "
+		       "crashkey's hand-over";
 	if (!st->supported)
-		return "the kernel has no crash_dm_crypt_keys support";
+		return "the kernel has no crash_key_handover support";
 	if (!st->handover_known)
 		return "the kernel does not say what the loaded crash kernel "
 		       "carries (no handed_over attribute: an older kernel)";
@@ -1043,7 +1055,10 @@ static void print_status(const struct status *st, const struct item *items,
 			 size_t n)
 {
 	printf("configfs:            %s\n", configfs_dir());
-	printf("kernel support:      %s\n", st->supported ? "yes" : "no");
+	printf("kernel support:      %s\n", st->supported ? "yes" :
+	       configfs_mainline_present() ?
+	       "no: the kernel has mainline's CONFIG_CRASH_DM_CRYPT, which crashkey does not drive" :
+	       "no");
 	printf("kernel:              %s\n",
 	       st->capture ? "capture (kdump)" : "running");
 	printf("crash kernel loaded: %s\n", yes_no_unknown(st->loaded));

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The crash_dm_crypt_keys configfs interface. */
+/* The crash_key_handover configfs interface. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +32,24 @@ int configfs_check(void)
 	if (stat(configfs_dir(), &st) < 0)
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/*
+ * Mainline's interface (CONFIG_CRASH_DM_CRYPT, Linux 6.16+) beside where ours
+ * would be: a kernel without crashkey's patches but with mainline's feature.
+ */
+bool configfs_mainline_present(void)
+{
+	char path[PATH_MAX], *slash;
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s", configfs_dir()) >= (int)sizeof(path))
+		return false;
+	slash = strrchr(path, '/');
+	if (!slash || (size_t)(slash - path) + sizeof("/" CONFIGFS_MAINLINE_NAME) > sizeof(path))
+		return false;
+	strcpy(slash, "/" CONFIGFS_MAINLINE_NAME);
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /*

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The kernel's crash_dm_crypt_keys configfs interface. This is the only
+ * The kernel's crash_key_handover configfs interface. This is the only
  * module that knows its layout:
  *
  *   running kernel:  <dir>/<UUID>/description, <dir>/<UUID>/handed_over,
  *                    <dir>/count, <dir>/reuse, <dir>/handed_over
  *   capture kernel:  <dir>/restore
  *
- * <dir> is /sys/kernel/config/crash_dm_crypt_keys unless $CRASHKEY_CONFIGFS
+ * <dir> is /sys/kernel/config/crash_key_handover unless $CRASHKEY_CONFIGFS
  * names another directory. A directory that is not on configfs is treated
  * as a test stand-in: files are created where configfs would have them.
  *
@@ -21,9 +21,18 @@
 
 #include "names.h"
 
-#define CONFIGFS_DEFAULT_DIR	"/sys/kernel/config/crash_dm_crypt_keys"
+#define CONFIGFS_DEFAULT_DIR	"/sys/kernel/config/crash_key_handover"
 
 const char *configfs_dir(void);
+
+/*
+ * Mainline's interface, which crashkey does not drive: its items are read at
+ * load time and stay in the keyring, its hand-over is another format.
+ */
+#define CONFIGFS_MAINLINE_NAME	"crash_dm_crypt_keys"
+
+/* Whether mainline's interface is there, beside where ours would be. */
+bool configfs_mainline_present(void);
 
 /* 0 if the directory is there, -ENOENT or -ENOTDIR if not. */
 int configfs_check(void);

@@ -7,6 +7,7 @@
 #define CRASHKEY_SHIM_LINUX_TYPES_H
 
 #include_next <linux/types.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef __u8 u8;

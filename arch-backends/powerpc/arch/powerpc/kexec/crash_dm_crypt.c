@@ -5,7 +5,7 @@
  * The location travels in the device tree (drivers/of/kexec.c, fdt.c). What
  * is left here is unmapping the blob's pages from the linear map. Only the
  * radix MMU can do that for single pages, and only because radix_init_pgtable()
- * maps the crash region page by page when CRASH_DM_CRYPT is set; the hash
+ * maps the crash region page by page when CRASH_KEY_HANDOVER is set; the hash
  * MMU's bolted linear mapping cannot, so refuse there instead of leaving the
  * keys readable.
  */

@@ -16,7 +16,7 @@
 #include <asm/setup.h>
 #include "boot.h"
 
-void reserve_crash_dm_crypt_keys(void)
+void reserve_crash_key_handover(void)
 {
 	unsigned long start = parmarea.dm_crypt_keys_start;
 	unsigned long size = parmarea.dm_crypt_keys_size;
@@ -47,7 +47,7 @@ static void wipe_moved_from(unsigned long old, unsigned long new,
 		memset((void *)old, 0, new - old);
 }
 
-void rescue_crash_dm_crypt_keys(unsigned long min, unsigned long max)
+void rescue_crash_key_handover(unsigned long min, unsigned long max)
 {
 	unsigned long old, new, size;
 

@@ -12,8 +12,10 @@
 
 #include <linux/cc_platform.h>
 #include <linux/crash_dm_crypt.h>
+#include <linux/init.h>
 #include <linux/io.h>
 #include <linux/kexec.h>
+#include <linux/kstrtox.h>
 #include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/string.h>
@@ -54,12 +56,12 @@ void crash_dm_crypt_add_setup_data(const struct kimage *image,
 	struct setup_data *sd = (void *)params + offset;
 	struct crash_dm_crypt_setup_data *keys = (void *)sd->data;
 
-	if (!image->dm_crypt_keys_sz)
+	if (!image->crash_keys_sz)
 		return;
 	sd->type = SETUP_CRASH_DM_CRYPT;
 	sd->len = sizeof(*keys);
-	keys->addr = image->dm_crypt_keys_addr;
-	keys->size = image->dm_crypt_keys_sz;
+	keys->addr = image->crash_keys_addr;
+	keys->size = image->crash_keys_sz;
 	sd->next = params->hdr.setup_data;
 	params->hdr.setup_data = params_load_addr + offset;
 }
@@ -105,3 +107,20 @@ void __init crash_dm_crypt_parse_setup_data(u64 pa_data, u32 data_len)
 	if (crash_dm_crypt_set_handover(addr, size))
 		memblock_reserve(addr, size);
 }
+
+/*
+ * Mainline's x86 hand-over (dmcryptkeys=<address>): another format, never read
+ * as ours. Its pages stay out of the allocators until the core wipes them.
+ */
+static int __init mainline_handover_param(char *arg)
+{
+	u64 addr;
+
+	if (!arg || kstrtoull(arg, 0, &addr))
+		return 0;
+	if (crash_dm_crypt_mainline_handover(addr, 0, "dmcryptkeys="))
+		memblock_reserve(addr,
+				 PAGE_ALIGN(CRASH_DM_CRYPT_MAINLINE_MAX_LEN));
+	return 0;
+}
+early_param("dmcryptkeys", mainline_handover_param);

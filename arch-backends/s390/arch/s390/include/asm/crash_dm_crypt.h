@@ -6,7 +6,7 @@
 struct kimage;
 struct s390_load_data;
 
-#ifdef CONFIG_CRASH_DM_CRYPT
+#ifdef CONFIG_CRASH_KEY_HANDOVER
 int crash_dm_crypt_add_keys(struct kimage *image, struct s390_load_data *data);
 void crash_dm_crypt_reserve_keys(void);
 #else

@@ -9,7 +9,7 @@
 struct boot_params;
 struct kimage;
 
-#ifdef CONFIG_CRASH_DM_CRYPT
+#ifdef CONFIG_CRASH_KEY_HANDOVER
 #define CRASH_DM_CRYPT_SETUP_DATA_SIZE \
 	(sizeof(struct setup_data) + sizeof(struct crash_dm_crypt_setup_data))
 
