@@ -464,16 +464,33 @@ ready_to_crash() {
 # Then kmemleak scans.
 stress_loads_asked() { sed -n 's/.*crashkey\.stress=\([0-9]*\).*/\1/p' /proc/cmdline; }
 
+# An item made, described, described again with a longer description (after a load
+# handed it over, a failed load or an unload writes it back under its blob's shorter
+# one), and removed, over and over: each step may meet a load half-way.
 churn_configfs() {	# churn_configfs STOP: until the file STOP exists
 	churn=5ce55ce5-0000-4000-8000-00000000c0de
+	long=crashkey-test:churn-described-again-with-a-longer-description
 	while [ ! -e "$1" ]; do
 		id=$(head -c 32 /dev/urandom | keyctl padd logon crashkey-test:churn @u 2> /dev/null)
+		id2=$(head -c 32 /dev/urandom | keyctl padd logon "$long" @u 2> /dev/null)
 		mkdir "$KEYS/$churn" 2> /dev/null
 		echo crashkey-test:churn > "$KEYS/$churn/description" 2> /dev/null
+		echo "$long" > "$KEYS/$churn/description" 2> /dev/null
 		rmdir "$KEYS/$churn" 2> /dev/null
-		# A new key each time: a load may have revoked the last one.
-		[ -z "$id" ] || keyctl unlink "$id" @u > /dev/null 2>&1
+		# New keys each time: a load may have revoked the last ones.
+		for k in $id $id2; do keyctl unlink "$k" @u > /dev/null 2>&1; done
 	done
+}
+
+# Hibernation, tried over and over against the loads: refused while keys wait in the
+# crash region or a load is under way, and a load refused while it runs. With PM_DEBUG's
+# pm_test at "freezer" an attempt that gets through stops after freezing the tasks.
+churn_hibernation() {	# churn_hibernation STOP
+	write /sys/power/pm_test freezer || return
+	while [ ! -e "$1" ]; do
+		echo disk > /sys/power/state 2> /dev/null
+	done
+	write /sys/power/pm_test none
 }
 
 stress_loads() {	# stress_loads N: fails if fewer than half of the loads succeeded
@@ -481,6 +498,11 @@ stress_loads() {	# stress_loads N: fails if fewer than half of the loads succeed
 	rm -f "$stop"
 	churn_configfs "$stop" &
 	churner=$!
+	hibernator=
+	if [ "$HIBERNATION" = yes ] && [ -e /sys/power/pm_test ]; then
+		churn_hibernation "$stop" &
+		hibernator=$!
+	fi
 	i=0 loaded=0
 	while [ "$i" -lt "$1" ]; do
 		i=$((i + 1))
@@ -498,7 +520,7 @@ stress_loads() {	# stress_loads N: fails if fewer than half of the loads succeed
 		[ $((i % 25)) != 0 ] || step "stress: $i of $1 loads, $loaded succeeded"
 	done
 	touch "$stop"
-	wait "$churner"
+	wait "$churner" $hibernator
 	rmdir "$KEYS/$churn" 2> /dev/null
 	write "$KEYS/reuse" 0
 	echo "$loaded of $1 loads succeeded"
@@ -518,7 +540,7 @@ kmemleak_clean() {
 stress() {
 	n=$(stress_loads_asked)
 	step "stress: $n loads under churn"
-	check "stress: half of the loads or more with configfs churn, CPU hot-plug, failed and reuse loads succeeded" \
+	check "stress: half of the loads or more with configfs churn, CPU hot-plug, hibernation attempts, failed and reuse loads succeeded" \
 		stress_loads "$n"
 	check "kmemleak: no leak after the stress loads" kmemleak_clean
 }
