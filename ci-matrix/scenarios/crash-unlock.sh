@@ -489,6 +489,7 @@ churn_hibernation() {	# churn_hibernation STOP
 	write /sys/power/pm_test freezer || return
 	while [ ! -e "$1" ]; do
 		echo disk > /sys/power/state 2> /dev/null
+		sleep 1
 	done
 	write /sys/power/pm_test none
 }
