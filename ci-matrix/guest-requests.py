@@ -4,6 +4,7 @@
     guest-requests.py plug-memory QMP-SOCKET SIZE
     guest-requests.py scan-memory QMP-SOCKET DUMP BLOB-ADDR BLOB-SIZE MAILBOX
                       HELD-DISK HELD-PASSPHRASE-HEX OPEN-DISK OPEN-PASSPHRASE-HEX
+    guest-requests.py read-after-exit QMP-SOCKET ADDR SIZE
 
 plug-memory: the guest asked for more memory with keys loaded: add a RAM backend of
 SIZE (like 128M) and a pc-dimm on it. If that fails, the guest's wait for new memory
@@ -23,6 +24,11 @@ kernel keeps a key in (key_forms). The answers, "memory-scan-held ok|fail WHY" a
 "memory-scan-control ok|fail WHY", go to the first sector of the MAILBOX disk, which the
 guest polls; on any error both say "error WHY", which the guest's checks report as
 failed. The dump is deleted; no key byte is printed.
+
+read-after-exit: the guest is about to leave its kernel (reboot, panic) with keys at
+ADDR; QEMU runs it with -action shutdown=pause, so that its RAM stays. Wait until the
+guest has stopped, read SIZE bytes at ADDR from QEMU (pmemsave), print "zero" or
+"nonzero N" (how many bytes are not), and end QEMU.
 """
 import json
 import mmap
@@ -31,6 +37,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 
 class Qmp:
     """QEMU's machine protocol: one JSON object per line; events come in between."""
@@ -208,8 +215,36 @@ def scan_memory(qmp_path, dump, blob_addr, blob_size, mailbox,
             os.unlink(dump)
 
 
+STOPPED = ("shutdown", "paused", "guest-panicked", "internal-error")
+
+
+def read_after_exit(qmp_path, addr, size, timeout=600):
+    qmp = Qmp(qmp_path)
+    path = "%s.read" % qmp_path
+    try:
+        for _ in range(timeout):
+            if qmp.execute("query-status")["status"] in STOPPED:
+                break
+            time.sleep(1)
+        else:
+            raise RuntimeError("the guest did not stop in %d s" % timeout)
+        qmp.execute("pmemsave", val=int(addr, 0), size=int(size, 0), filename=path)
+        with open(path, "rb") as f:
+            nonzero = sum(1 for byte in f.read() if byte)
+        print("zero" if not nonzero else "nonzero %d" % nonzero)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+        try:
+            qmp.execute("quit")
+        except (OSError, RuntimeError):
+            pass  # QEMU went as asked
+        qmp.close()
+
+
 def main():
-    requests = {"plug-memory": (plug_memory, 2), "scan-memory": (scan_memory, 9)}
+    requests = {"plug-memory": (plug_memory, 2), "scan-memory": (scan_memory, 9),
+                "read-after-exit": (read_after_exit, 3)}
     if len(sys.argv) < 2 or sys.argv[1] not in requests or \
             len(sys.argv) != 2 + requests[sys.argv[1]][1]:
         sys.exit(__doc__.split("\n\n")[1])

@@ -156,6 +156,9 @@ follow_log() {
 		*"crashkey-request: memory-scan "*)
 			say "$(($(now) - t0))s scanning the guest's RAM for two volume keys"
 			scan_guest_memory "$log" "${line#*crashkey-request: memory-scan }" ;;
+		*"crashkey-request: read-after-exit "*)
+			say "$(($(now) - t0))s reading the hand-over once the capture kernel is down"
+			read_after_exit "$log" "${line#*crashkey-request: read-after-exit }" ;;
 		*"Linux version"*) echo "linux $(now)" >> "$log.events" ;;
 		esac
 	done
@@ -201,6 +204,23 @@ scan_guest_memory() {	# scan_guest_memory LOG REQUEST
 		dd of="$WORK/mailbox.img" conv=notrunc 2>/dev/null
 }
 
+# The capture kernel leaves with its hand-over at "ADDR SIZE" not restored: once QEMU
+# has stopped it, its pages must be zero (the kernel's exit wiped them), or, in the
+# control cycle, where that wipe was skipped, not.
+read_after_exit() {	# read_after_exit LOG "ADDR SIZE"
+	local out
+	# shellcheck disable=SC2086 # address and size
+	out=$(guest_request "$1" read-after-exit $2 && tail -n 1 "$1.requests") ||
+		out="no read: $(tail -n 1 "$1.requests")"
+	local want=zero
+	[ "$PLACEMENT" != exitskip ] || want=nonzero
+	if [ "${out%% *}" = "$want" ]; then
+		result ok "$(exit_check_name)" "$out"
+	else
+		result fail "$(exit_check_name)" "$out"
+	fi
+}
+
 # QEMU's -m: with MEMORY_HOTADD, one slot and room for it (sizes in M or G).
 memory_args() {
 	local base=${MEMORY%[MG]} add=${MEMORY_HOTADD%[MG]}
@@ -239,7 +259,8 @@ boot() {
 	t0=$(now)
 	rm -f "$log.qmp" "$log.requests"
 	# shellcheck disable=SC2086 # QEMU_ARGS is a list of arguments
-	timeout "$limit" "$QEMU" $QEMU_ARGS -m "$(memory_args)" -smp "$cpus" -nodefaults -no-reboot \
+	timeout "$limit" "$QEMU" $QEMU_ARGS ${QEMU_EXIT_ARGS:-} -m "$(memory_args)" -smp "$cpus" \
+		-nodefaults -no-reboot \
 		-display none -serial "file:$log" "${disks[@]}" \
 		-qmp "unix:$log.qmp,server=on,wait=off" \
 		-kernel "$KERNEL" -initrd "$WORK/initramfs.cpio.gz" \
@@ -333,6 +354,9 @@ boot_arch() {
 		for PLACEMENT in ${CRASH_PLACEMENTS:-random} tampered; do
 			crash_cycle
 		done
+		for PLACEMENT in $EXIT_CYCLES; do
+			exit_cycle
+		done
 		# Debug kernels run the crash-unlock scenario only: their checkers watch the
 		# kernel code, which the kdump-tools run drives no differently.
 		if [ -n "${DEBIAN_GUEST_MEMORY:-}" ] && [ -z "$KERNEL_VARIANT" ]; then
@@ -387,6 +411,37 @@ crash_cycle() {
 	check_kernel_log "$crash_log"
 	check_kernel_log "$verify_log"
 	say "logs: $crash_log $verify_log"
+}
+
+# A capture kernel that goes down with its hand-over not restored, one way per cycle:
+# exitreboot (no restore, reboot), exitfailed (a failed restore, reboot), exitpanic (no
+# restore, panic), and exitskip, the control (no restore, the wipe skipped, reboot).
+# One boot: the setup hands over a throwaway key and crashes; the capture kernel asks
+# the runner to read the hand-over's pages once QEMU, which pauses instead of ending,
+# has stopped it (read_after_exit).
+EXIT_CYCLES="exitskip exitreboot exitfailed exitpanic"
+
+exit_check_name() {
+	case $PLACEMENT in
+	exitskip) echo "control: the hand-over, its wipe skipped, is seen after the capture kernel's reboot" ;;
+	exitreboot) echo "the unrestored hand-over is zero after the capture kernel's reboot" ;;
+	exitfailed) echo "the hand-over of a failed restore is zero after the capture kernel's reboot" ;;
+	exitpanic) echo "the unrestored hand-over is zero after the capture kernel's panic" ;;
+	esac
+}
+
+exit_cycle() {
+	local log=$WORK/crash-$PLACEMENT.log status=0 t limit RESULT_GROUP=$PLACEMENT
+	local QEMU_EXIT_ARGS="-action shutdown=pause -action panic=pause"
+	make_disks
+	say "exit cycle $PLACEMENT: hand over, crash, leave the capture kernel"
+	t=$(now)
+	limit=$((TIMEOUT_CRASH * TIMEOUT_SCALE))
+	boot "$log" "$limit" exits || status=$?
+	T_CRASH+=/$(($(now) - t))
+	check_qemu_exit "crash boot" "$status" "$limit"
+	collect_checks "$log" "$PLACEMENT" exits capture
+	check_kernel_log "$log"
 }
 
 # The end-to-end run with Debian's own kdump-tools, on the arches whose facts give

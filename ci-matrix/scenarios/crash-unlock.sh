@@ -665,6 +665,43 @@ capture_tampered() {
 	check_absent "no volume unlocked" "luks-" ls /dev/mapper
 }
 
+# ---- exits: a capture kernel that goes down with the hand-over not restored ---
+
+# The exit cycles (ci-matrix/run.sh, exit_cycle): a throwaway key handed over, a crash.
+stage_exits() {
+	begin exits
+	load_throwaway_key exit-wipe 00000000-0000-4000-8000-0000000e0017 \
+		"that the capture kernel never restores"
+	crash exits
+}
+
+# The capture kernel leaves without restoring (exitfailed: after a failed restore), by
+# a reboot or a panic (exitpanic); the runner reads the hand-over's pages once QEMU
+# stopped the guest. exitskip, the control, skips the kernel's wipe first.
+capture_exit() {
+	begin capture
+	# shellcheck disable=SC2046 # address and size
+	set -- $(sed -n 's/^addr=\(0x[0-9a-f]*\) size=\([0-9]*\)$/\1 \2/p' "$DEBUG/handover")
+	if [ "${2:-0}" = 0 ]; then
+		fail "a hand-over waits in the capture kernel" "$(cat "$DEBUG/handover")"
+		return
+	fi
+	pass "a hand-over waits in the capture kernel"
+	case "$(placement)" in
+	exitfailed) check_failed_restore ;;
+	exitskip) write "$DEBUG/skip_next_wipe" 1 ;;
+	esac
+	echo "crashkey-request: read-after-exit $1 $2"
+	stage_done capture
+	sync
+	drain_console
+	if [ "$(placement)" = exitpanic ]; then
+		echo c > /proc/sysrq-trigger
+	else
+		reboot -f
+	fi
+}
+
 # ---- capture: kdump kernel -------------------------------------------------
 
 # The capture kernel must not show where the blob was. /mnt/blob.addr (left by the
@@ -866,10 +903,10 @@ check_failed_restore() {
 }
 
 stage_capture() {
-	if [ "$(placement)" = tampered ]; then
-		capture_tampered
-		return
-	fi
+	case "$(placement)" in
+	tampered) capture_tampered; return ;;
+	exit*) capture_exit; return ;;
+	esac
 	begin capture
 	check_key_once_in_ram
 	check "configfs offers only restore" test -e "$KEYS/restore" -a ! -e "$KEYS/count"
