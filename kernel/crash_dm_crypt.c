@@ -753,12 +753,9 @@ static int take_kept_blob(void)
 	return 0;
 hide:
 	/* As it was: hidden, with the image it belongs to. */
-	if (arch_crash_dm_crypt_set_present(kept.addr, kept.size, false)) {
+	if (arch_crash_dm_crypt_set_present(kept.addr, kept.size, false))
 		/* Readable now and for good: it cannot stay. */
-		wipe_region(kept.addr, kept.size);
-		kept.size = 0;
-		forget_handed_over_unlocked("cannot unmap them again");
-	}
+		drop_kept_blob("cannot unmap them again");
 	return ret;
 }
 
@@ -1359,7 +1356,8 @@ bool __init crash_dm_crypt_mainline_handover(u64 addr, u64 size,
 {
 	u64 reserve = size ?: PAGE_ALIGN(CRASH_DM_CRYPT_MAINLINE_MAX_LEN);
 
-	if (!PAGE_ALIGNED(addr) || !handover_clear_of_boot(addr, reserve)) {
+	if (!PAGE_ALIGNED(addr) || addr + reserve < addr ||
+	    !handover_clear_of_boot(addr, reserve)) {
 		pr_err("%s: mainline's key hand-over, malformed, ignored\n",
 		       where);
 		return false;
@@ -1695,10 +1693,16 @@ module_param(keep_crash_region, bool, 0400);
 #define keep_crash_region false
 #endif
 
+/* What a crash region resource covers: nothing while it is unset. */
+static u64 __init region_bytes(const struct resource *res)
+{
+	return res->end > res->start ? resource_size(res) : 0;
+}
+
 static void __init wipe_resource(const struct resource *res)
 {
-	if (res->end > res->start && !keep_crash_region)
-		memzero_explicit(phys_to_virt(res->start), resource_size(res));
+	if (region_bytes(res) && !keep_crash_region)
+		memzero_explicit(phys_to_virt(res->start), region_bytes(res));
 }
 
 /*
@@ -1709,15 +1713,15 @@ static void __init wipe_resource(const struct resource *res)
  */
 static void __init wipe_crash_region(void)
 {
+	u64 bytes = region_bytes(&crashk_res) + region_bytes(&crashk_low_res);
 	u64 start = ktime_get_ns();
 
+	if (!bytes)
+		return;
 	wipe_resource(&crashk_res);
 	wipe_resource(&crashk_low_res);
-	if (resource_size(&crashk_res) > 1)
-		pr_info("crash region wiped: %llu MiB in %llu us\n",
-			(u64)(resource_size(&crashk_res) +
-			      resource_size(&crashk_low_res)) >> 20,
-			div_u64(ktime_get_ns() - start, NSEC_PER_USEC));
+	pr_info("crash region wiped: %llu MiB in %llu us\n", bytes >> 20,
+		div_u64(ktime_get_ns() - start, NSEC_PER_USEC));
 }
 
 /* The hand-over a boot found, mapped; a normal boot's is stale and goes. */
