@@ -19,6 +19,7 @@ that measured it. Nothing here reads the machine it runs on.
 import difflib
 import glob
 import json
+import lzma
 import os
 import re
 import sys
@@ -42,6 +43,17 @@ def number(value):
     return None if value in (None, "-") else int(value)
 
 
+def kernel_from_logs(run_dir, arch):
+    """The release a run's boots of ARCH printed: for lines written without it."""
+    for log in sorted(glob.glob(os.path.join(run_dir, arch, "*.log.xz"))):
+        with lzma.open(log, "rt", errors="replace") as f:
+            for text in f:
+                found = re.search(r"Linux version (\S+)", text)
+                if found:
+                    return found.group(1)
+    return "-"
+
+
 def read_lines(bench_dir):
     """Every line of every run, as dicts with "kind"; a line that is not of this format
     stops the report: the artifacts are the figures' only source."""
@@ -55,6 +67,8 @@ def read_lines(bench_dir):
                         any(k not in line for k in FACTS):
                     sys.exit(f"bench-report: {path}:{at}: not a line of make bench's artifacts")
                 line["kind"] = fields[0]
+                if line["kernel"] in ("", "-"):
+                    line["kernel"] = kernel_from_logs(os.path.dirname(path), line["arch"])
                 lines.append(line)
     return lines
 

@@ -149,6 +149,16 @@ guest_package_version() {	# guest_package_version PACKAGE
 	echo "${deb//%3a/:}"
 }
 
+# The release of the kernel image at PATH, from the build directory it lies in (x86's
+# and s390x's images are in arch/*/boot/, ppc64le's vmlinux at the top).
+kernel_release() {	# kernel_release PATH
+	local dir=${1%/*}
+	while [ "$dir" != / ] && [ -n "$dir" ] && [ ! -f "$dir/include/config/kernel.release" ]; do
+		dir=${dir%/*}
+	done
+	cat "$dir/include/config/kernel.release" 2>/dev/null || echo -
+}
+
 # The facts every line of this arch carries: the run, the code, and what ran it.
 bench_facts() {
 	local commit dirty=no qemu_version
@@ -157,7 +167,7 @@ bench_facts() {
 		dirty=yes
 	qemu_version=$("$QEMU" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
 	BENCH_FACTS=$(printf '%s\t' "run=$BENCH_RUN" "arch=$ARCH_NAME" "commit=$commit" \
-		"dirty=$dirty" "kernel=$(cat "${KERNEL%/arch/*}/include/config/kernel.release")" \
+		"dirty=$dirty" "kernel=$(kernel_release "$KERNEL")" \
 		"cryptsetup=$(guest_package_version cryptsetup-bin)" \
 		"makedumpfile=$(guest_package_version makedumpfile)" "qemu=${qemu_version:--}" \
 		"host_cpus=$(nproc)" "boot_slots=$BOOT_SLOTS")

@@ -127,7 +127,7 @@ test_reasons() {
 fact_line() {
 	local kind=$1 run=$2
 	shift 2
-	printf '%s' "$kind" "	run=$run	arch=testarch	commit=abc	dirty=no	kernel=6.12.1" \
+	printf '%s' "$kind" "	run=$run	arch=testarch	commit=abc	dirty=no	kernel=${KERNEL_FACT-6.12.1}" \
 		"	cryptsetup=2:2.6.1	makedumpfile=1:1.7.2	qemu=7.2.0	host_cpus=2	boot_slots=2"
 	printf '\t%s' "$@"
 	echo
@@ -165,6 +165,12 @@ made_up_runs() {	# made_up_runs DIR
 		boots=9 open_ms=0 dump_bytes=3000
 	  fact_line way b way=passphrase verdict=none "reason=crashkernel=1125M, twice: x" \
 		boots=2; } > "$1/runs/b/testarch.tsv"
+	# A run that wrote no kernel release: the report takes it from the run's consoles.
+	mkdir -p "$1/runs/c/testarch"
+	echo '[    0.000000] Linux version 6.12.9 (builder) #1' | xz > "$1/runs/c/testarch/x.log.xz"
+	KERNEL_FACT='' fact_line scale c mode=keys n=64 outcome=ok blob_bytes=9272 \
+		load_us=1 keys_us=1 restore_us=1 unlock_us=- unlock_kib=- seconds=1 \
+		log=testarch/x.log.xz > "$1/runs/c/testarch.tsv"
 	printf '%s\n' '# x' '<!-- bench:ways -->' '<!-- /bench:ways -->' \
 		'<!-- bench:scale -->' 'old' '<!-- /bench:scale -->' > "$1/README.md"
 }
@@ -205,7 +211,9 @@ test_report() {
 	tables_show "the README's block, replaced" "$dir/README.md" \
 		"| testarch | 147512 B | 9.0 ms | 25.0 ms | 64 | 6400.0 ms | 100.0 ms | 1552 KiB |"
 	tables_show "the runs and their facts, from the lines" "$dir/README.md" \
-		"Measured by run a (testarch): commit abc, Linux 6.12.1, cryptsetup 2:2.6.1, makedumpfile 1:1.7.2, QEMU 7.2.0 (TCG) on 2 CPUs, 2 guests at a time."
+		"Measured by run a (testarch): commit abc, Linux 6.12.1, cryptsetup 2:2.6.1, makedumpfile 1:1.7.2, QEMU 7.2.0 (TCG) on 2 CPUs, 2 guests at a time; run c (testarch): commit abc, Linux 6.12.9, cryptsetup 2:2.6.1, makedumpfile 1:1.7.2, QEMU 7.2.0 (TCG) on 2 CPUs, 2 guests at a time."
+	tables_show "a kernel release the run did not write, from its consoles" "$dir/bench.md" \
+		"| c | testarch | 1 | 0 min | abc | 6.12.9 | 2:2.6.1 | 1:1.7.2 | 7.2.0 | 2 | 2 |"
 	if "$report" --check "$dir" "$dir/README.md" > /dev/null 2>&1; then
 		tap 1 "bench report: --check passes on the tables it made"
 	else
