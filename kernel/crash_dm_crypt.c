@@ -1391,7 +1391,7 @@ static void __init wipe_mainline_handover(void)
 
 	if (!mainline_handover.where)
 		return;
-	pr_err("%s: a key hand-over in mainline's CONFIG_CRASH_DM_CRYPT format, which this kernel does not read: no keys restored from it\n",
+	pr_err("%s: a key hand-over in mainline Linux's own format (6.16+), which this kernel does not read: no keys restored from it\n",
 	       mainline_handover.where);
 	if (!len || !handover_clear_of_boot(addr, len))
 		return;
@@ -1426,7 +1426,7 @@ static bool __init handover_in_place(void)
 VISIBLE_IF_KUNIT void *crash_dm_crypt_map_handover(phys_addr_t addr,
 						   size_t size)
 {
-	if (IS_ENABLED(CONFIG_ARCH_HAS_CRASH_DM_CRYPT_MAP))
+	if (IS_ENABLED(CONFIG_ARCH_HAS_CRASH_KEY_HANDOVER_MAP))
 		return arch_crash_dm_crypt_map_handover(addr, size);
 	return memremap(addr, size, MEMREMAP_WB);
 }

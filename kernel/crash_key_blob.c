@@ -57,13 +57,13 @@ static int reject(const char **why, const char *reason, int err)
 }
 
 /*
- * Mainline's hand-over (CONFIG_CRASH_DM_CRYPT, Linux 6.16+): a 32-bit count of
+ * Mainline's hand-over (its dm-crypt option, Linux 6.16+): a 32-bit count of
  * at most 128 keys, then 388 bytes per key. Worth a word of its own: a user
  * with mixed kernels must learn why nothing was restored.
  */
 #define MAINLINE_MAX_KEYS	128
 #define MAINLINE_ENTRY_LEN	388
-#define MAINLINE_FORMAT	"mainline's CONFIG_CRASH_DM_CRYPT format, which this kernel does not read"
+#define MAINLINE_FORMAT	"mainline Linux's own format (6.16+), which this kernel does not read"
 
 static bool looks_like_mainline(const u8 *b, size_t len)
 {

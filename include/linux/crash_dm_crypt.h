@@ -44,7 +44,7 @@ bool crash_dm_crypt_range(const struct kimage *image, unsigned long *start,
 bool crash_dm_crypt_set_handover(u64 addr, u64 size);
 
 /*
- * Arch early boot code: a hand-over in mainline's CONFIG_CRASH_DM_CRYPT format
+ * Arch early boot code: a hand-over in mainline Linux's own format
  * (Linux 6.16+), named by @where. Never read as ours; wiped at late_initcall.
  * @size 0: as large as mainline's format can be, read from its header then.
  * Reserve the range if true.
