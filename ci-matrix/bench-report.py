@@ -278,12 +278,13 @@ def scale_summary_table(rep):
 
 
 def runs_sentence(rep, runs):
+    """RUNS: each run and the arches whose figures it gave."""
     parts = []
-    for name in runs:
+    for name, arches in runs.items():
         r = rep["runs"][name]
         for f in r["facts"]:
             parts.append(
-                f"run {name} ({', '.join(r['arches'])}): commit {f['commit']}"
+                f"run {name} ({', '.join(sorted(arches, key=arch_key))}): commit {f['commit']}"
                 f"{' with uncommitted changes' if f['dirty'] == 'yes' else ''}, Linux "
                 f"{f['kernel']}, cryptsetup {f['cryptsetup']}, makedumpfile "
                 f"{f['makedumpfile']}, QEMU {f['qemu']} (TCG) on {f['host_cpus']} CPUs, "
@@ -292,14 +293,17 @@ def runs_sentence(rep, runs):
 
 
 def shown_runs(rep, part):
-    runs = set()
-    for r in rep["arches"].values():
+    """Every run a table's figures come from, and for which arches."""
+    runs = {}
+    for arch, r in rep["arches"].items():
         if part == "ways":
-            runs |= {w["run"] for w in r["ways"].values()}
-            runs |= {r["open"]["run"]} if r["open"] else set()
+            names = {w["run"] for w in r["ways"].values()}
+            names |= {r["open"]["run"]} if r["open"] else set()
         else:
-            runs |= {x["run"] for x in r["scale"]}
-    return sorted(runs)
+            names = {x["run"] for x in r["scale"]}
+        for name in names:
+            runs.setdefault(name, set()).add(arch)
+    return dict(sorted(runs.items()))
 
 
 def ways_conclusion(rep):
