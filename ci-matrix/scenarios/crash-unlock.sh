@@ -688,7 +688,7 @@ capture_exit() {
 	fi
 	pass "a hand-over waits in the capture kernel"
 	case "$(placement)" in
-	exitfailed) check_failed_restore ;;
+	exitfailed) check_failed_restore 0 ;;
 	exitskip) write "$DEBUG/skip_next_wipe" 1 ;;
 	esac
 	echo "crashkey-request: read-after-exit $1 $2"
@@ -890,13 +890,14 @@ iomem_name_at() {	# iomem_name_at ADDR
 	echo "$name"
 }
 
-# A restore that cannot add every key (here: root's key quota, lowered on purpose) fails,
-# leaves no key behind and keeps the blob, so that the unlock that follows still works.
-check_failed_restore() {
+# A restore that cannot add every key (here: root's key quota, lowered on purpose to
+# ROOM more keys, 2 by default, one fewer than the three volumes) fails, leaves no key
+# behind and keeps the blob, so that the unlock that follows still works.
+check_failed_restore() {	# check_failed_restore [ROOM]
 	quota=/proc/sys/kernel/keys/root_maxkeys
 	saved=$(cat "$quota")
 	used=$(awk '$1 == "0:" { split($4, n, "/"); print n[1] }' /proc/key-users)
-	write "$quota" $((${used:-0} + 2))
+	write "$quota" $((${used:-0} + ${1:-2}))
 	check_fails "restore over the key quota fails" "Disk quota exceeded" write "$KEYS/restore" 1
 	write "$quota" "$saved"
 	check_absent "a failed restore leaves no user key" "user: " keyctl show @u
