@@ -1701,7 +1701,7 @@ static u64 __init region_bytes(const struct resource *res)
 
 static void __init wipe_resource(const struct resource *res)
 {
-	if (region_bytes(res) && !keep_crash_region)
+	if (region_bytes(res))
 		memzero_explicit(phys_to_virt(res->start), region_bytes(res));
 }
 
@@ -1718,6 +1718,10 @@ static void __init wipe_crash_region(void)
 
 	if (!bytes)
 		return;
+	if (keep_crash_region) {
+		pr_info("crash region kept as found (keep_crash_region)\n");
+		return;
+	}
 	wipe_resource(&crashk_res);
 	wipe_resource(&crashk_low_res);
 	pr_info("crash region wiped: %llu MiB in %llu us\n", bytes >> 20,
