@@ -42,6 +42,7 @@
 #include <linux/panic_notifier.h>
 #include <linux/random.h>
 #include <linux/reboot.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/suspend.h>
 #include <linux/uaccess.h>
@@ -1699,10 +1700,16 @@ static u64 __init region_bytes(const struct resource *res)
 	return res->end > res->start ? resource_size(res) : 0;
 }
 
+/* A MiB at a time: hundreds of them took a loaded emulator a minute, stalling RCU. */
 static void __init wipe_resource(const struct resource *res)
 {
-	if (region_bytes(res))
-		memzero_explicit(phys_to_virt(res->start), region_bytes(res));
+	phys_addr_t at, end = res->start + region_bytes(res);
+
+	for (at = res->start; at < end; at += SZ_1M) {
+		memzero_explicit(phys_to_virt(at),
+				 min_t(phys_addr_t, SZ_1M, end - at));
+		cond_resched();
+	}
 }
 
 /*
