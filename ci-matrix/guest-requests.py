@@ -27,8 +27,8 @@ failed. The dump is deleted; no key byte is printed.
 
 read-after-exit: the guest is about to leave its kernel (reboot, panic) with keys at
 ADDR; QEMU runs it with -action shutdown=pause, so that its RAM stays. Wait until the
-guest has stopped, read SIZE bytes at ADDR from QEMU (pmemsave), print "zero" or
-"nonzero N" (how many bytes are not), and end QEMU.
+guest has stopped, read SIZE bytes at ADDR from QEMU (pmemsave), print "zero", "blob N"
+(the crash key blob's magic first, N bytes not zero) or "nonzero N", and end QEMU.
 """
 import json
 import mmap
@@ -216,6 +216,8 @@ def scan_memory(qmp_path, dump, blob_addr, blob_size, mailbox,
 
 
 STOPPED = ("shutdown", "paused", "guest-panicked", "internal-error")
+# include/linux/crash_key_blob.h: CRASH_KEY_BLOB_MAGIC, little-endian, "CKEY" in memory.
+BLOB_MAGIC = b"CKEY"
 
 
 def read_after_exit(qmp_path, addr, size, timeout=600):
@@ -230,8 +232,14 @@ def read_after_exit(qmp_path, addr, size, timeout=600):
             raise RuntimeError("the guest did not stop in %d s" % timeout)
         qmp.execute("pmemsave", val=int(addr, 0), size=int(size, 0), filename=path)
         with open(path, "rb") as f:
-            nonzero = sum(1 for byte in f.read() if byte)
-        print("zero" if not nonzero else "nonzero %d" % nonzero)
+            data = f.read()
+        nonzero = sum(1 for byte in data if byte)
+        if not nonzero:
+            print("zero")
+        elif data.startswith(BLOB_MAGIC):
+            print("blob %d" % nonzero)
+        else:
+            print("nonzero %d" % nonzero)
     finally:
         if os.path.exists(path):
             os.unlink(path)

@@ -206,14 +206,14 @@ scan_guest_memory() {	# scan_guest_memory LOG REQUEST
 
 # The capture kernel leaves with its hand-over at "ADDR SIZE" not restored: once QEMU
 # has stopped it, its pages must be zero (the kernel's exit wiped them), or, in the
-# control cycle, where that wipe was skipped, not.
+# control cycle, where that wipe was skipped, still the blob (its magic first).
 read_after_exit() {	# read_after_exit LOG "ADDR SIZE"
 	local out
 	# shellcheck disable=SC2086 # address and size
 	out=$(guest_request "$1" read-after-exit $2 && tail -n 1 "$1.requests") ||
 		out="no read: $(tail -n 1 "$1.requests")"
 	local want=zero
-	[ "$PLACEMENT" != exitskip ] || want=nonzero
+	[ "$PLACEMENT" != exitskip ] || want=blob
 	if [ "${out%% *}" = "$want" ]; then
 		result ok "$(exit_check_name)" "$out"
 	else
