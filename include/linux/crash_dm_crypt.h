@@ -14,6 +14,11 @@
  *     away from it if that says so, and hides the pointer from userspace;
  *  3. arch_crash_dm_crypt_set_present() maps or unmaps the blob's pages in
  *     the kernel's own linear mapping of the running kernel.
+ *
+ * Optional: arch_crash_dm_crypt_busy() names ranges of the boot that only the
+ * architecture knows at the time of step 2 (x86's initrd), and an
+ * architecture whose kdump kernel may receive mainline's own hand-over reports
+ * it with crash_dm_crypt_mainline_handover() (the device-tree code and x86 do).
  */
 #ifndef _LINUX_CRASH_DM_CRYPT_H
 #define _LINUX_CRASH_DM_CRYPT_H
