@@ -11,18 +11,8 @@ trap 'rm -rf "$SCRATCH"' EXIT
 CRASHKEY_TOP=$TOP BENCH_OUT=$SCRATCH/out
 # shellcheck source=ci-matrix/bench.sh
 . "$TOP/ci-matrix/bench.sh"
-n=0
-failed=0
-
-tap() {	# tap OK NAME
-	n=$((n + 1))
-	if [ "$1" = 1 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+# shellcheck source=tests/tap.sh
+. "$TOP/tests/tap.sh"
 
 # shellcheck disable=SC2317 # called by bench.sh
 say() { :; }
@@ -59,9 +49,9 @@ search() {	# search NAME LO HI WANT
 	fi
 	# shellcheck disable=SC2053 # WANT is a pattern
 	if [[ $got = $4 ]]; then
-		tap 1 "bench search: $1 ($got)"
+		tap 0 "bench search: $1 ($got)"
 	else
-		tap 0 "bench search: $1 (got '$got', want '$4'; tried$TRACE)"
+		tap 1 "bench search: $1 (got '$got', want '$4'; tried$TRACE)"
 	fi
 }
 
@@ -98,9 +88,9 @@ reason() {
 		"$2" > "$SCRATCH/console"
 	bench_failure "$SCRATCH/console"
 	if [ "$BENCH_OUTCOME" = "$5" ]; then
-		tap 1 "bench reason: $1: $BENCH_OUTCOME ($BENCH_REASON)"
+		tap 0 "bench reason: $1: $BENCH_OUTCOME ($BENCH_REASON)"
 	else
-		tap 0 "bench reason: $1: got $BENCH_OUTCOME ($BENCH_REASON), want $5"
+		tap 1 "bench reason: $1: got $BENCH_OUTCOME ($BENCH_REASON), want $5"
 	fi
 }
 
@@ -178,9 +168,9 @@ made_up_runs() {	# made_up_runs DIR
 # tables_show NAME FILE LINE: FILE (made by the report) has LINE, whole
 tables_show() {
 	if grep -qxF "$3" "$2" 2>/dev/null; then
-		tap 1 "bench report: $1"
+		tap 0 "bench report: $1"
 	else
-		tap 0 "bench report: $1 (want: $3)"
+		tap 1 "bench report: $1 (want: $3)"
 		grep -F testarch "$2" | sed 's/^/# got: /'
 	fi
 }
@@ -190,9 +180,9 @@ test_report() {
 	mkdir -p "$dir"
 	printf '%s\n' '<!-- bench:ways -->' '<!-- /bench:ways -->' > "$dir/README.md"
 	if "$report" "$dir" "$dir/README.md" > /dev/null 2>&1; then
-		tap 0 "bench report: no runs is an error"
-	else
 		tap 1 "bench report: no runs is an error"
+	else
+		tap 0 "bench report: no runs is an error"
 	fi
 	made_up_runs "$dir"
 	"$report" "$dir" "$dir/README.md" > /dev/null 2>&1 || true
@@ -215,21 +205,21 @@ test_report() {
 	tables_show "a kernel release the run did not write, from its consoles" "$dir/bench.md" \
 		"| c | testarch | 1 | 0 min | abc | 6.12.9 | 2:2.6.1 | 1:1.7.2 | 7.2.0 | 2 | 2 |"
 	if "$report" --check "$dir" "$dir/README.md" > /dev/null 2>&1; then
-		tap 1 "bench report: --check passes on the tables it made"
-	else
 		tap 0 "bench report: --check passes on the tables it made"
+	else
+		tap 1 "bench report: --check passes on the tables it made"
 	fi
 	sed -i 's/| 140 MiB |/| 139 MiB |/' "$dir/README.md"
 	if "$report" --check "$dir" "$dir/README.md" > /dev/null 2>&1; then
-		tap 0 "bench report: --check fails on a figure changed by hand"
-	else
 		tap 1 "bench report: --check fails on a figure changed by hand"
+	else
+		tap 0 "bench report: --check fails on a figure changed by hand"
 	fi
 	echo 'way	run=c' >> "$dir/runs/b/testarch.tsv"
 	if "$report" "$dir" "$dir/README.md" > /dev/null 2>&1; then
-		tap 0 "bench report: a line without the run's facts is an error"
-	else
 		tap 1 "bench report: a line without the run's facts is an error"
+	else
+		tap 0 "bench report: a line without the run's facts is an error"
 	fi
 }
 
@@ -237,10 +227,10 @@ test_report() {
 test_committed_tables() {
 	if "$TOP/ci-matrix/bench-report.py" --check "$TOP/docs/bench" "$TOP/README.md" \
 		> "$SCRATCH/check.out" 2>&1; then
-		tap 1 "bench report: docs/bench and README.md are what docs/bench/runs gives"
+		tap 0 "bench report: docs/bench and README.md are what docs/bench/runs gives"
 	else
 		sed 's/^/# /' "$SCRATCH/check.out" | head -n 40
-		tap 0 "bench report: docs/bench and README.md are what docs/bench/runs gives"
+		tap 1 "bench report: docs/bench and README.md are what docs/bench/runs gives"
 	fi
 }
 
@@ -248,5 +238,4 @@ test_search
 test_reasons
 test_report
 test_committed_tables
-echo "1..$n"
-exit "$failed"
+tap_done
