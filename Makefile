@@ -22,7 +22,7 @@
 ARCH ?= x86_64
 # Longest boots first: an arch boots while the next ones build, so the run ends with
 # the shortest boots (s390x crashes at three placements; x86_64 also hibernates).
-CHECK_ARCHES ?= s390x x86_64 ppc64le arm64
+CHECK_ARCHES ?= s390x x86_64 ppc64le arm64 ppc64le_hash
 DEBUG_ARCHES ?= x86_64 arm64
 BENCH_ARCHES ?= x86_64
 CRASHKEY_CACHE ?= /var/cache/crashkey

@@ -108,19 +108,20 @@ arch_gcc_package() {
 J_ID='' J_TITLE='' J_TARGET='' J_ARCH='' J_KEY='' J_STEP='' J_JOB='' J_PRIVILEGED=''
 J_PACKAGES='' J_HASH_FILES=''
 set_job() {	# set_job host | set_job arch ARCH
-	local inputs
+	local inputs machine
 	if [ "$1" = host ]; then
 		J_ID=host-tests J_ARCH='' J_TARGET=check-host J_STEP=$HOST_MINUTES
 		J_TITLE="host tests (make check-host)"
 		J_PRIVILEGED="the tool tests need keyctl (not in Docker's default seccomp profile) and loop devices"
 		# make check-host installs and checks for x86_64 (the Makefile's ARCHES).
-		inputs=x86_64
+		inputs=x86_64 machine=x86_64
 	else
 		J_ID=matrix-$2 J_ARCH=$2 J_TARGET="check-arch ARCH=$2"
 		J_STEP=$(arch_minutes "$2")
 		J_TITLE="matrix $2 (make check-arch ARCH=$2)"
 		J_PRIVILEGED=$(arch_privileged "$2")
-		inputs=$2
+		# A second machine of an arch (ppc64le_hash) builds that arch's kernel.
+		inputs=$(machine_kernel_arch "$2") machine=$2
 	fi
 	J_KEY=$CACHE_KEY_PREFIX-${J_ARCH:-host}
 	J_JOB=$((J_STEP + SLACK_MINUTES))
@@ -128,7 +129,7 @@ set_job() {	# set_job host | set_job arch ARCH
 	# packages (their versions, read in the job), the arch's build and QEMU facts with
 	# its config lines, the config fragments, and the guest's package list (rootfs.sh).
 	J_PACKAGES="$KSRC_PACKAGE $(arch_gcc_package "$inputs")"
-	J_HASH_FILES="'ci-matrix/arch/$inputs.conf', 'cross-build/arch/$inputs.conf', 'cross-build/config/*.config', 'ci-matrix/rootfs.sh'"
+	J_HASH_FILES="'ci-matrix/arch/$machine.conf', 'cross-build/arch/$inputs.conf', 'cross-build/config/*.config', 'ci-matrix/rootfs.sh'"
 }
 
 # Copy stdin to stdout with the @NAME@ placeholders replaced.

@@ -34,7 +34,7 @@ want linux-source-6.12 bc bison flex libssl-dev libelf-dev cpio ccache make gcc 
 command -v npm > /dev/null || want npm
 want rsync
 for arch in "${@:-x86_64}"; do
-	load_arch "$arch"
+	load_arch "$(machine_kernel_arch "$arch")"
 	# shellcheck source=/dev/null
 	. "$CRASHKEY_TOP/ci-matrix/arch/$arch.conf"
 	add_foreign_arch "$DEB_ARCH"

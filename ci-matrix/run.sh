@@ -41,7 +41,7 @@ CHECKOUT_ID=$(printf '%s' "$CRASHKEY_TOP" | cksum | cut -d' ' -f1)
 # libraries they pull in. (Called in an if: errexit is off, so every step returns.)
 build_userspace() {
 	local out=$1 target inc lib h
-	target=$("$CRASHKEY_TOP/ci-matrix/rootfs.sh" fetch "$ARCH_NAME") || return
+	target=$("$CRASHKEY_TOP/ci-matrix/rootfs.sh" fetch "$KERNEL_ARCH") || return
 	inc=$out/include
 	for h in libcryptsetup.h keyutils.h uuid/uuid.h blkid/blkid.h json-c; do
 		mkdir -p "$inc/$(dirname "$h")" &&
@@ -68,7 +68,8 @@ make_cpio() {	# make_cpio DIR OUT COMPRESSOR...
 # byte order is fixed on big-endian s390x too. Natively built and run by tests/host.
 run_blob_tests_on_target() {
 	local out=$WORK/blob-test-$CHECKOUT_ID tap status RESULT_GROUP="blob unit tests"
-	[ -n "$QEMU_USER" ] || return 0
+	# Once per arch: not again for a second machine of it (KERNEL_ARCH).
+	[ -n "$QEMU_USER" ] && [ "$KERNEL_ARCH" = "$ARCH_NAME" ] || return 0
 	if ! make -s -C "$CRASHKEY_TOP/tests/host" O="$out" CROSS_COMPILE="$CROSS_COMPILE" \
 		TARGET_ROOT="$CRASHKEY_CACHE/unpacked/$DEB_ARCH" cross >&2; then
 		result fail "blob unit tests built for $ARCH_NAME"
@@ -96,7 +97,8 @@ assemble_guest() {
 		binaries+=("$CRASHKEY_CACHE/unpacked/$DEB_ARCH/usr/bin/makedumpfile")
 	env=$(printf '%s\n' "CONSOLE=$CONSOLE" "CAPTURE_CMDLINE=\"$CAPTURE_CMDLINE\"" \
 		"HANDOVER=$HANDOVER" "HANDOVER_IOMEM=\"$HANDOVER_IOMEM\"" "HIBERNATION=$HIBERNATION" "CRASHKERNEL=$CRASHKERNEL" \
-		"CPUS=$SMP" "MEMORY_HOTADD=$MEMORY_HOTADD")
+		"CPUS=$SMP" "MEMORY_HOTADD=$MEMORY_HOTADD" \
+		"KERNEL_CMDLINE=\"${KERNEL_CMDLINE:-}\"" "MMU=${MMU:-}")
 	key=$({ echo "$env"; cat "$KERNEL" "${binaries[@]}" \
 		"$CRASHKEY_CACHE/unpacked/$DEB_ARCH/.debs" "$CRASHKEY_TOP/ci-matrix/rootfs.sh" \
 		"$CRASHKEY_TOP/ci-matrix/guest/init" "$CRASHKEY_TOP/ci-matrix/guest/lib.sh" \
@@ -105,7 +107,7 @@ assemble_guest() {
 		return
 	fi
 	rm -f "$WORK/guest.key"
-	"$CRASHKEY_TOP/ci-matrix/rootfs.sh" assemble "$ARCH_NAME" "$root" "${binaries[@]}" ||
+	"$CRASHKEY_TOP/ci-matrix/rootfs.sh" assemble "$KERNEL_ARCH" "$root" "${binaries[@]}" ||
 		return
 	install -m 0755 "$CRASHKEY_TOP/ci-matrix/guest/init" "$root/init"
 	mkdir -p "$root/etc/crashkey"
@@ -264,7 +266,7 @@ boot() {
 		-display none -serial "file:$log" "${disks[@]}" \
 		-qmp "unix:$log.qmp,server=on,wait=off" \
 		-kernel "$KERNEL" -initrd "$WORK/initramfs.cpio.gz" \
-		-append "console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 crashkey.stage=$stage crashkey.place=$PLACEMENT $kunit $EXTRA_CMDLINE" &
+		-append "console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 crashkey.stage=$stage crashkey.place=$PLACEMENT $kunit ${KERNEL_CMDLINE:-} $EXTRA_CMDLINE" &
 	pid=$!
 	follow_log "$log" "$pid" "$t0" &
 	wait "$pid" || status=$?
@@ -280,9 +282,11 @@ expect_line() {	# expect_line LOG PATTERN NAME
 
 # ---- one arch -----------------------------------------------------------
 
-# The arch's QEMU facts. Whatever any arch's file sets is unset first, so that a fact one
-# file leaves out is not the previous arch's: s390x's CRASH_PLACEMENTS once gave every
-# arch after it three crash cycles.
+# The machine's QEMU facts. Whatever any machine's file sets is unset first, so that a
+# fact one file leaves out is not the previous machine's: s390x's CRASH_PLACEMENTS once
+# gave every arch after it three crash cycles. A machine is an arch (ppc64le) or a second
+# machine of one (ppc64le_hash), whose KERNEL_ARCH says whose kernel, tool and guest
+# it boots.
 load_matrix_facts() {
 	local name
 	while read -r name; do
@@ -290,14 +294,15 @@ load_matrix_facts() {
 	done < <(sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' "$CRASHKEY_TOP"/ci-matrix/arch/*.conf | sort -u)
 	# shellcheck source=/dev/null
 	. "$CRASHKEY_TOP/ci-matrix/arch/$ARCH_NAME.conf"
+	KERNEL_ARCH=${KERNEL_ARCH:-$ARCH_NAME}
 }
 
 # Everything up to the first boot: kernel, the checks that need no guest, tool and guest
 # image. Fails if there is nothing to boot.
 prepare_arch() {
 	local t out RESULT_GROUP=build
-	load_arch "$ARCH_NAME"
 	load_matrix_facts
+	load_arch "$KERNEL_ARCH"
 	WORK=$CRASHKEY_CACHE/run/$ARCH_NAME${BUILD_TAG:+-$BUILD_TAG}
 	# The bench's guest is another image (makedumpfile in its capture initrd).
 	[ "$SCENARIO" != bench ] || WORK+=-bench
@@ -306,7 +311,7 @@ prepare_arch() {
 
 	say "building the kernel"
 	t=$(now)
-	if ! KERNEL=$("$CRASHKEY_TOP/cross-build/build.sh" "$ARCH_NAME"); then
+	if ! KERNEL=$("$CRASHKEY_TOP/cross-build/build.sh" "$KERNEL_ARCH"); then
 		result fail "kernel build"
 		return 1
 	fi
@@ -330,6 +335,8 @@ prepare_arch() {
 # arch boots: off the critical path.
 check_unchanged() {
 	local out t RESULT_GROUP=unchanged
+	# Once per arch: not again for a second machine of it.
+	[ "$(machine_kernel_arch "$ARCH_NAME")" = "$ARCH_NAME" ] || return 0
 	t=$(now)
 	# Its TAP says what failed; its exit status must not end this script (set -e).
 	out=$("$CRASHKEY_TOP/cross-build/check-unchanged.sh" "$ARCH_NAME" 2>&1) || true
@@ -456,7 +463,7 @@ kdump_tools_cycle() {
 	say "kdump-tools: building the crashkey package and a Debian 12 server with it"
 	t=$(now)
 	if ! deb=$("$CRASHKEY_TOP/tools/build-deb.sh" "$dir/deb" 2>"$dir/deb.log" | tail -n 1) ||
-		! "$CRASHKEY_TOP/ci-matrix/debian-guest.sh" "$ARCH_NAME" "$KERNEL" "$deb" "$dir" \
+		! "$CRASHKEY_TOP/ci-matrix/debian-guest.sh" "$KERNEL_ARCH" "$KERNEL" "$deb" "$dir" \
 			> "$dir/guest.log" 2>&1; then
 		tail -n 5 "$dir/deb.log" "$dir/guest.log" >&2
 		result fail "the crashkey package and the Debian server were built"
@@ -617,7 +624,8 @@ prefetch_packages() {
 	local arch
 	mkdir -p "$CRASHKEY_CACHE/run"
 	for arch in "${ARCHES[@]}"; do
-		"$CRASHKEY_TOP/ci-matrix/rootfs.sh" fetch "$arch" >/dev/null 2>&1 || true
+		"$CRASHKEY_TOP/ci-matrix/rootfs.sh" fetch "$(machine_kernel_arch "$arch")" \
+			>/dev/null 2>&1 || true
 	done
 }
 

@@ -26,6 +26,14 @@ load_arch() {
 	. "$conf"
 }
 
+# The arch whose kernel, tool and guest a matrix machine boots: the machine's name, or
+# the KERNEL_ARCH its facts (ci-matrix/arch/<machine>.conf) give (ppc64le_hash).
+machine_kernel_arch() {
+	local arch
+	arch=$(sed -n 's/^KERNEL_ARCH=//p' "$CRASHKEY_TOP/ci-matrix/arch/$1.conf" 2>/dev/null)
+	echo "${arch:-$1}"
+}
+
 known_arches() {
 	local f
 	for f in "$CRASHKEY_TOP"/cross-build/arch/*.conf; do

@@ -6,6 +6,8 @@
 # Prints TAP.
 set -euo pipefail	# as in ci-matrix/run.sh, whose errexit the collectors must survive
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=cross-build/lib.sh
+. "$TOP/cross-build/lib.sh"
 # shellcheck source=ci-matrix/results.sh
 . "$TOP/ci-matrix/results.sh"
 SCRATCH=$(mktemp -d)
@@ -169,6 +171,18 @@ test_expected_lists() {
 	tap "$ok" "the kdump-tools scenario's run: its own groups and arch, no other" \
 		"$(cat "$SCRATCH/groups")"
 	expect_groups_of '' crash-unlock
+	# A second machine of an arch (KERNEL_ARCH in its conf): its arch's list without
+	# what runs once per arch.
+	CRASHKEY_TOP=$TOP expected_checks ppc64le | grep -vE '^(unchanged|blob unit tests)	' \
+		> "$SCRATCH/arch"
+	CRASHKEY_TOP=$TOP expected_checks ppc64le_hash > "$SCRATCH/machine"
+	ok=0
+	[ "$(machine_kernel_arch ppc64le_hash)" = ppc64le ] &&
+		[ "$(machine_kernel_arch ppc64le)" = ppc64le ] &&
+		grep -q '^unchanged	' <(CRASHKEY_TOP=$TOP expected_checks ppc64le) &&
+		cmp -s "$SCRATCH/arch" "$SCRATCH/machine" && ok=1
+	tap "$ok" "ppc64le_hash expects ppc64le's checks but those run once per arch" \
+		"$(diff "$SCRATCH/arch" "$SCRATCH/machine" | head -n 5)"
 }
 
 # A guest that reported every check and ended its stage, then did not leave QEMU by

@@ -155,7 +155,7 @@ handed_over() { cat "$KEYS/$(uuid_of "$1")/handed_over"; }
 
 load_capture() {
 	kexec -s -p /boot/kernel --initrd=/boot/capture.cpio.xz \
-		--append="console=$CONSOLE $CAPTURE_CMDLINE panic=-1 kunit.enable=0 crashkey.place=$(placement)"
+		--append="console=$CONSOLE $CAPTURE_CMDLINE $KERNEL_CMDLINE panic=-1 kunit.enable=0 crashkey.place=$(placement)"
 }
 
 logon_key_id() { keyctl search @u logon "kdump-cryptsetup:vk-$(uuid_of "$1")"; }
@@ -605,11 +605,20 @@ crash() {	# crash STAGE: end the stage with a kernel crash
 	echo c > /proc/sysrq-trigger
 }
 
+# The MMU the machine's facts name, as the kernel reports it: a ppc64le_hash machine whose
+# kernel still ran radix would prove nothing about the hash MMU.
+check_mmu() {
+	[ -n "$MMU" ] || return 0
+	check_eq "the kernel runs the machine's MMU" "$MMU" \
+		"$(sed -n 's/^MMU[[:space:]]*: //p' /proc/cpuinfo)"
+}
+
 stage_setup() {
 	case "$(placement)" in
 	lowest|highest) setup_blob_at_window_end; return ;;
 	esac
 	begin setup
+	check_mmu
 	create_volumes
 	check_configfs_validation
 	register_keys
@@ -909,6 +918,7 @@ stage_capture() {
 	exit*) capture_exit; return ;;
 	esac
 	begin capture
+	check_mmu
 	check_key_once_in_ram
 	check "configfs offers only restore" test -e "$KEYS/restore" -a ! -e "$KEYS/count"
 	check_failed_restore
@@ -1019,7 +1029,7 @@ leave_by_kexec() {
 	keep=
 	case " ${3:-} " in *" keep-region "*) keep=crash_dm_crypt.keep_crash_region=1 ;; esac
 	check "kexec -s -l the next kernel" kexec -s -l /boot/kernel --initrd=/boot/capture.cpio.xz \
-		--append="console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 kunit.enable=0 crashkey.stage=$2 crashkey.blob=$(placed_addr),$(placed_size) $keep"
+		--append="console=$CONSOLE crashkernel=$CRASHKERNEL panic=-1 kunit.enable=0 crashkey.stage=$2 crashkey.blob=$(placed_addr),$(placed_size) $KERNEL_CMDLINE $keep"
 	case " ${3:-} " in *" skip-wipe "*) write "$DEBUG/skip_next_wipe" 1 ;; esac
 	stage_done "$1"
 	step "leaving with kexec -e"

@@ -13,7 +13,8 @@
  *     crash_dm_crypt_set_handover(), which checks it, keeps every allocator
  *     away from it if that says so, and hides the pointer from userspace;
  *  3. arch_crash_dm_crypt_set_present() maps or unmaps the blob's pages in
- *     the kernel's own linear mapping of the running kernel.
+ *     the kernel's own linear mapping of the running kernel; either way
+ *     twice in a row is the same as once.
  *
  * Optional: arch_crash_dm_crypt_busy() names ranges of the boot that only the
  * architecture knows at the time of step 2 (x86's initrd), and an
