@@ -15,6 +15,10 @@
 #                                 made again from docs/bench/runs/ alone
 #   make deb                      the crashkey Debian package (tools/debian), checked by
 #                                 lintian, in $(CRASHKEY_CACHE)/build/deb
+#   make kernel-deb [ARCH=...] [KERNEL_CONFIG=debian|matrix|<file>]
+#                                 the crashkey kernel as Debian packages (bindeb-pkg), from
+#                                 the running kernel's config or Debian's, with what crashkey
+#                                 needs turned on (cross-build/kernel-deb.sh)
 #
 # Both install the Debian packages they need first. Kernel trees, build dirs, ccache and
 # downloaded packages persist in CRASHKEY_CACHE (outside the clone).
@@ -28,7 +32,8 @@ BENCH_ARCHES ?= x86_64
 CRASHKEY_CACHE ?= /var/cache/crashkey
 export CRASHKEY_CACHE
 
-.PHONY: demo check check-host check-arch check-debug bench bench-report deb deps kernel
+.PHONY: demo check check-host check-arch check-debug bench bench-report deb deps kernel \
+	kernel-deb
 
 demo: ARCHES = $(ARCH)
 demo: deps
@@ -68,3 +73,7 @@ deps:
 kernel: ARCHES = $(ARCH)
 kernel: deps
 	cross-build/build.sh $(ARCH)
+
+kernel-deb: ARCHES = $(ARCH)
+kernel-deb: deps
+	cross-build/kernel-deb.sh $(ARCH)

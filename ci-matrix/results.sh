@@ -174,8 +174,8 @@ finish_boots() {	# finish_boots ARCH PID
 # EXPECT_SKIP (regular expressions).
 expected_checks() {	# expected_checks ARCH
 	local dir=$CRASHKEY_TOP/ci-matrix/expected extra once=
-	# A second machine of an arch does not repeat the CRASH_KEY_HANDOVER=n check (run.sh).
-	[ "$(machine_kernel_arch "$1")" = "$1" ] || once='^unchanged$'
+	# A second machine of an arch does not repeat the checks of its kernel's sources (run.sh).
+	[ "$(machine_kernel_arch "$1")" = "$1" ] || once='^(unchanged|distro-config)$'
 	[ -f "$dir/$1.checks" ] || { echo "no $dir/$1.checks" >&2; return 1; }
 	local -a files=("$dir/common.checks" "$dir/$1.checks")
 	# An arch's list may take in a list that several arches share: "include NAME".
@@ -199,7 +199,7 @@ expected_checks() {	# expected_checks ARCH
 expect_groups_of() {	# expect_groups_of KERNEL_VARIANT SCENARIO
 	EXPECT_ONLY='' EXPECT_SKIP='' EXPECT_EXTRA=''
 	case "$1:$2" in
-	debug:*) EXPECT_SKIP='^(kdump-tools|unchanged)' EXPECT_EXTRA=debug ;;
+	debug:*) EXPECT_SKIP='^(kdump-tools|unchanged|distro-config)' EXPECT_EXTRA=debug ;;
 	*:kdump-tools) EXPECT_ONLY='^(kdump-tools(/.*)?|arch)$' ;;
 	esac
 }

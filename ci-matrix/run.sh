@@ -345,6 +345,29 @@ check_unchanged() {
 	say "CRASH_KEY_HANDOVER=n check done in $(($(now) - t))s"
 }
 
+# Debian's own config for the arch (cross-build/debian-config.sh) with what crashkey needs
+# on top (cross-build/config/distro.config): olddefconfig keeps those options, and the
+# overlay's objects that config builds compile W=1 and sparse clean. Like the check above,
+# it builds kernel objects, so it waits until every arch's kernel is built.
+check_distro_config() {
+	local out config status=0 t RESULT_GROUP=distro-config
+	local name="Debian's config takes crashkey (distro.config kept, the overlay's objects W=1 and sparse clean)"
+	[ "$(machine_kernel_arch "$ARCH_NAME")" = "$ARCH_NAME" ] || return 0
+	t=$(now)
+	if ! config=$("$CRASHKEY_TOP/cross-build/debian-config.sh" "$ARCH_NAME" 2>&1); then
+		result fail "$name" "$config"
+		return
+	fi
+	out=$(BASE_CONFIG=$config FRAGMENTS=distro BUILD_TAG=distro OVERLAY_OBJECTS=1 \
+		"$CRASHKEY_TOP/cross-build/build.sh" "$ARCH_NAME" 2>&1) || status=$?
+	if [ "$status" = 0 ]; then
+		result ok "$name"
+	else
+		result fail "$name" "$(grep -E 'error|warning|did not land' <<<"$out" | head -n 5 | tr '\n' ' ')"
+	fi
+	say "Debian config check done in $(($(now) - t))s"
+}
+
 # The QEMU boots of a prepared arch, then its line of timings: a crash cycle for each of
 # the arch's placements, then the tamper cycle (a blob changed after its digest).
 boot_arch() {
@@ -683,10 +706,11 @@ for ARCH_NAME in "${ARCHES[@]}"; do
 	boot_arch &
 	boot_pids+=($!) boot_arches+=("$ARCH_NAME")
 done
-# The unchanged check is about the matrix config; a debug run does not repeat it, nor
-# does a run of the kdump-tools scenario alone.
+# The unchanged and Debian config checks are about the kernel's sources; a debug run does
+# not repeat them, nor does a run of the kdump-tools scenario alone.
 [ -n "$KERNEL_VARIANT" ] || [ "$SCENARIO" != crash-unlock ] || for ARCH_NAME in "${ARCHES[@]}"; do
 	check_unchanged
+	check_distro_config
 done
 finish_boots_while_at 1
 report

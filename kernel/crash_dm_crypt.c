@@ -458,9 +458,14 @@ static u64 probe_clock(void)
 	return ktime_get_ns();
 }
 
-static void record_time(u64 *ns, u64 start)
+static void record_load_time(u64 start)
 {
-	*ns = ktime_get_ns() - start;
+	last_load_keys_ns = ktime_get_ns() - start;
+}
+
+static void record_restore_time(u64 start)
+{
+	last_restore_ns = ktime_get_ns() - start;
 }
 
 /*
@@ -551,7 +556,9 @@ static inline u64 probe_clock(void)
 	return 0;
 }
 
-static inline void record_time(u64 *ns, u64 start) { }
+static inline void record_load_time(u64 start) { }
+
+static inline void record_restore_time(u64 start) { }
 
 static inline bool skip_wipe(void)
 {
@@ -1135,7 +1142,7 @@ int crash_dm_crypt_load_keys(struct kimage *image, unsigned long min,
 	}
 	image->crash_keys_addr = mem;
 	image->crash_keys_sz = PAGE_ALIGN(b->len);
-	record_time(&last_load_keys_ns, start);
+	record_load_time(start);
 	return injected_failure();
 }
 
@@ -1539,7 +1546,7 @@ static int restore_keys(void)
 			blob_total_len(blob));
 		put_restored(&ctx, false);
 		discard_handover();
-		record_time(&last_restore_ns, start);
+		record_restore_time(start);
 	}
 	key_ref_put(ctx.keyring);
 out_free:

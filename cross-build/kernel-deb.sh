@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Debian packages of the crashkey kernel, built the kernel's own way (make bindeb-pkg) from
+# Debian's linux-source-6.12 with the crashkey overlay:
+#
+#   cross-build/kernel-deb.sh <arch>      prints the paths of the packages it built
+#
+#   KERNEL_CONFIG=<file>   the config to start from; default: the running kernel's
+#                          /boot/config-$(uname -r) when building for this machine's arch,
+#                          else "debian"
+#   KERNEL_CONFIG=debian   Debian's own config for the arch (cross-build/debian-config.sh)
+#   KERNEL_CONFIG=matrix   the matrix's small config (cross-build/build.sh): what the
+#                          Debian end-to-end guest installs, built in minutes
+#   LOCALVERSION=-crashkey the release suffix (uname -r: 6.12.118-crashkey)
+#   KDEB_PKGVERSION        the packages' version (default: the kernel's version, then -1)
+#
+# On top of a starting config (not the matrix's) it turns on exactly what crashkey needs,
+# cross-build/config/distro.config, and writes what that changed (olddefconfig with and
+# without it) next to the packages, in $CRASHKEY_CACHE/kernel-deb/<arch>/: config.diff.
+# A cross build makes linux-image only: the headers package compiles its host programs
+# for the target, against the target's libssl, which the build host does not install.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ARCH_NAME=${1:?usage: kernel-deb.sh <arch>}
+load_arch "$ARCH_NAME"
+LOCALVERSION=${LOCALVERSION:-"-crashkey"}
+PKGS=$CRASHKEY_CACHE/kernel-deb/$ARCH_NAME
+
+native() { [ "$DEB_ARCH" = "$(dpkg --print-architecture)" ]; }
+
+if [ -z "${KERNEL_CONFIG:-}" ]; then
+	KERNEL_CONFIG=debian
+	running=/boot/config-$(uname -r)
+	! native || [ ! -f "$running" ] || KERNEL_CONFIG=$running
+fi
+case "$KERNEL_CONFIG" in
+matrix) unset BASE_CONFIG; config_name=matrix ;;
+debian)
+	BASE_CONFIG=$("$CRASHKEY_TOP/cross-build/debian-config.sh" "$ARCH_NAME")
+	config_name=debian FRAGMENTS=distro ;;
+*)
+	[ -f "$KERNEL_CONFIG" ] || die "KERNEL_CONFIG=$KERNEL_CONFIG: no such file"
+	BASE_CONFIG=$KERNEL_CONFIG config_name=file FRAGMENTS=distro ;;
+esac
+export BASE_CONFIG FRAGMENTS BUILD_TAG=deb-$config_name
+TREE=$("$CRASHKEY_TOP/cross-build/prepare-tree.sh")
+OUT=$CRASHKEY_CACHE/build/$ARCH_NAME-$BUILD_TAG
+
+kmake() {
+	make -s -C "$TREE" O="$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
+		CC="ccache ${CROSS_COMPILE}gcc" LOCALVERSION="$LOCALVERSION" "$@"
+}
+
+# What distro.config changes in the starting config: olddefconfig of it alone, in a
+# directory of its own, against the configured one.
+config_diff() {
+	local plain=$OUT-plain
+	mkdir -p "$plain"
+	cp "$BASE_CONFIG" "$plain/.config"
+	make -s -C "$TREE" O="$plain" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" olddefconfig
+	diff -U0 "$plain/.config" "$OUT/.config" | grep '^[-+]\(CONFIG\|# CONFIG\)' || true
+}
+
+mkdir -p "$PKGS"
+rm -f "$PKGS"/*.deb "$PKGS/config.diff"
+# Configure (and check every line of the fragments landed) without building.
+SKIP_W1=1 "$CRASHKEY_TOP/cross-build/build.sh" "$ARCH_NAME" olddefconfig >/dev/null
+[ -z "${BASE_CONFIG:-}" ] || config_diff > "$PKGS/config.diff"
+
+release=$(kmake kernelrelease)
+version=${KDEB_PKGVERSION:-$(kmake kernelversion)-1}
+note "building linux-image-$release ($version) for $ARCH_NAME from the $config_name config in $OUT"
+profiles=
+native || profiles=pkg.linux-upstream.nokernelheaders
+# bindeb-pkg writes its packages into the build directory's parent.
+stamp=$OUT/.crashkey-deb-stamp
+touch "$stamp"
+DEB_BUILD_PROFILES=$profiles kmake -j"$(nproc)" KDEB_PKGVERSION="$version" \
+	DPKG_FLAGS=-d bindeb-pkg >&2
+find "$(dirname "$OUT")" -maxdepth 1 -name "*_${version}_*.deb" -newer "$stamp" \
+	-exec mv -t "$PKGS" {} +
+rm -f "$(dirname "$OUT")"/linux-upstream_"${version}"_*.buildinfo \
+	"$(dirname "$OUT")"/linux-upstream_"${version}"_*.changes
+ls "$PKGS"/*.deb
