@@ -16,8 +16,9 @@
 # On top of a starting config (not the matrix's) it turns on exactly what crashkey needs,
 # cross-build/config/distro.config, and writes what that changed (olddefconfig with and
 # without it) next to the packages, in $CRASHKEY_CACHE/kernel-deb/<arch>/: config.diff.
-# A cross build makes linux-image only: the headers package compiles its host programs
-# for the target, against the target's libssl, which the build host does not install.
+# linux-headers comes with a config that has modules (not the matrix's), and only from a
+# native build: a cross build's headers package compiles its host programs for the
+# target, against the target's libssl, which the build host does not install.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
