@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # A Debian 12 server for the end-to-end run with Debian's own kdump-tools: systemd, udev,
 # kdump-tools, makedumpfile and cryptsetup-initramfs from debootstrap; the crashkey .deb
-# installed with dpkg; the matrix kernel installed as a Debian kernel package installs
-# one (/boot/vmlinuz-VER, /boot/config-VER, /lib/modules/VER), which runs kdump-tools'
-# kernel hook: that builds the kdump initrd with mkinitramfs, crashkey's hook included.
-# Then an ext2 image of it all. Everything runs in a chroot on the host, so only the
-# host's own arch can do this.
+# installed with dpkg; the matrix kernel installed with dpkg from its package (make
+# kernel-deb), whose postinst runs the kernel hooks: kdump-tools' builds the kdump
+# initrd with mkinitramfs, crashkey's hook included. The package's second build waits
+# in /root/crashkey-e2e/upgrade for the guest's upgrade. Then an ext2 image of it all.
+# Everything runs in a chroot on the host, so only the host's own arch can do this.
 #
-#   ci-matrix/debian-guest.sh ARCH KERNEL DEB OUTDIR
+#   ci-matrix/debian-guest.sh ARCH KERNEL DEB OUTDIR KERNEL_DEB UPGRADE_DEB
 #
 # Writes OUTDIR/root.img and OUTDIR/<volume>.key for each of its encrypted volumes
 # (the key files the runner formats them with, which the image also holds). An image whose inputs are unchanged is kept; the debootstrap
@@ -15,8 +15,8 @@
 set -euo pipefail
 . "$(dirname "$0")/../cross-build/lib.sh"
 
-[ $# = 4 ] || die "usage: $0 ARCH KERNEL DEB OUTDIR"
-ARCH_NAME=$1 KERNEL=$2 DEB=$3 OUT=$4
+[ $# = 6 ] || die "usage: $0 ARCH KERNEL DEB OUTDIR KERNEL_DEB UPGRADE_DEB"
+ARCH_NAME=$1 KERNEL=$2 DEB=$3 OUT=$4 KERNEL_DEB=$5 UPGRADE_DEB=$6
 load_arch "$ARCH_NAME"
 [ "$DEB_ARCH" = "$(dpkg --print-architecture)" ] ||
 	die "a $ARCH_NAME guest is assembled in a chroot: only on a $DEB_ARCH host"
@@ -59,16 +59,20 @@ base_system() {
 # ---- the server, set up as its admin would ------------------------------------
 in_root() { chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 
+# The kernel as Debian installs one: its package (make kernel-deb), whose postinst runs
+# the kernel hooks (initramfs-tools' and kdump-tools', which builds the kdump initrd
+# with crashkey's hook). The package's second build waits in the image for the upgrade.
 install_kernel() {
-	install -m 0644 "$KERNEL" "$ROOT/boot/vmlinuz-$KVER"
-	install -m 0644 "$BUILD/.config" "$ROOT/boot/config-$KVER"
-	install -m 0644 "$BUILD/System.map" "$ROOT/boot/System.map-$KVER"
-	# Everything is built in (no CONFIG_MODULES): modules.builtin tells modprobe and
-	# mkinitramfs so.
-	mkdir -p "$ROOT/lib/modules/$KVER"
-	cp "$BUILD"/modules.builtin "$BUILD"/modules.builtin.modinfo "$ROOT/lib/modules/$KVER/"
-	: > "$ROOT/lib/modules/$KVER/modules.order"
-	in_root depmod "$KVER"
+	cp "$KERNEL_DEB" "$ROOT/tmp/kernel.deb"
+	in_root dpkg -i /tmp/kernel.deb > "$OUT/kernel-dpkg.log" 2>&1 || {
+		cat "$OUT/kernel-dpkg.log" >&2
+		die "dpkg -i of the kernel package failed"
+	}
+	rm "$ROOT/tmp/kernel.deb"
+	[ -s "$ROOT/var/lib/kdump/initrd.img-$KVER" ] ||
+		die "the kernel package's postinst built no kdump initrd (log: $OUT/kernel-dpkg.log)"
+	install -D -m 0644 "$UPGRADE_DEB" "$ROOT/root/crashkey-e2e/upgrade/${UPGRADE_DEB##*/}"
+	dpkg-deb -f "$UPGRADE_DEB" Version > "$ROOT/root/crashkey-e2e/upgrade/version"
 }
 
 configure_server() {
@@ -101,11 +105,6 @@ build_image() {
 	rm "$ROOT/tmp/crashkey.deb"
 	configure_server
 	install_kernel
-	# What a kernel package's postinst runs: kdump-tools' hook builds the kdump initrd.
-	in_root /etc/kernel/postinst.d/kdump-tools "$KVER" > "$OUT/kdump-initrd.log" 2>&1 || {
-		cat "$OUT/kdump-initrd.log" >&2
-		die "kdump-tools' kernel hook failed to build the kdump initrd"
-	}
 	for volume in $VOLUMES; do
 		cp "$ROOT/root/crashkey-e2e/$volume.key" "$OUT/$volume.key"
 	done
@@ -115,7 +114,7 @@ build_image() {
 }
 
 base_system
-key=$({ cat "$BASE.key" "$KERNEL" "$BUILD/.config" "$DEB" "$SCENARIO" "$GUEST_LIB" "$0"
+key=$({ cat "$BASE.key" "$KERNEL_DEB" "$UPGRADE_DEB" "$DEB" "$SCENARIO" "$GUEST_LIB" "$0"
 	find "$GUEST_FILES" -type f | LC_ALL=C sort | xargs cat; } | sha256sum)
 if [ -f "$OUT/root.img" ] && [ "$(cat "$OUT/image.key" 2>/dev/null)" = "$key" ]; then
 	exit 0

@@ -315,6 +315,11 @@ prepare_arch() {
 		result fail "kernel build"
 		return 1
 	fi
+	if [ -n "${DEBIAN_GUEST_MEMORY:-}" ] && [ -z "$KERNEL_VARIANT" ] &&
+		[ "$SCENARIO" != bench ] && ! package_kernel; then
+		result fail "the kernel packaged twice (make kernel-deb)"
+		return 1
+	fi
 	T_KERNEL=$(($(now) - t))
 	say "building crashkey and assembling the guest"
 	t=$(now)
@@ -328,6 +333,28 @@ prepare_arch() {
 	fi
 	run_blob_tests_on_target
 	T_GUEST=$(($(now) - t))
+}
+
+# The Debian server's kernel as packages (make kernel-deb): a second build (revision 2)
+# for its upgrade, then the first, so that the build directory ends as build.sh left it
+# (revision 1 is its build stamp): the image QEMU boots is the first package's. Here,
+# while no other kernel builds. Into $WORK/kernel-deb/<revision>/.
+package_kernel() {
+	local n release
+	release=$(cat "${KERNEL%/"$KERNEL_IMAGE"}/include/config/kernel.release")
+	say "packaging the kernel twice for the Debian server (make kernel-deb)"
+	for n in 2 1; do
+		rm -rf "$WORK/kernel-deb/$n"
+		mkdir -p "$WORK/kernel-deb/$n"
+		if ! KERNEL_CONFIG=matrix KDEB_PKGVERSION="$release-$n" \
+			"$CRASHKEY_TOP/cross-build/kernel-deb.sh" "$KERNEL_ARCH" \
+			> "$WORK/kernel-deb/$n.list" 2> "$WORK/kernel-deb/$n.log"; then
+			tail -n 5 "$WORK/kernel-deb/$n.log" >&2
+			return 1
+		fi
+		cp "$(grep '/linux-image-' "$WORK/kernel-deb/$n.list")" "$WORK/kernel-deb/$n/" ||
+			return
+	done
 }
 
 # CRASH_KEY_HANDOVER=n compiles the patched files to the pristine objects. It builds kernel
@@ -476,18 +503,28 @@ exit_cycle() {
 
 # The end-to-end run with Debian's own kdump-tools, on the arches whose facts give
 # DEBIAN_GUEST_MEMORY: the crashkey package and a Debian 12 server with it
-# (ci-matrix/debian-guest.sh), then one QEMU run through three boots. The server's own
-# boot registers and loads with the packaged units, and crashes; kdump-tools' capture
-# boot opens the volumes in its initrd, saves the dump with makedumpfile and reboots;
-# the next boot reads the dump back and powers off.
+# (ci-matrix/debian-guest.sh), then one QEMU run through four boots. The server's own
+# boot registers and loads with the packaged units, upgrades its kernel package and
+# kexecs into it; that boot loads again and crashes; kdump-tools' capture boot opens the
+# volumes in its initrd, saves the dump with makedumpfile and reboots; the next boot
+# reads the dump back and powers off.
 kdump_tools_cycle() {
 	local dir=$WORK/debian deb t status=0 RESULT_GROUP=kdump-tools
+	local first=("$WORK"/kernel-deb/1/linux-image-*.deb) second=("$WORK"/kernel-deb/2/linux-image-*.deb)
 	mkdir -p "$dir"
+	# The server boots the first package's image (QEMU's -kernel); its upgrade kexecs
+	# into the second's.
+	if dpkg-deb --fsys-tarfile "${first[0]}" 2>/dev/null |
+		tar -xO --wildcards './boot/vmlinu*' 2>/dev/null | cmp -s - "$KERNEL"; then
+		result ok "the kernel package holds the image QEMU boots"
+	else
+		result fail "the kernel package holds the image QEMU boots" "${first[0]} against $KERNEL"
+	fi
 	say "kdump-tools: building the crashkey package and a Debian 12 server with it"
 	t=$(now)
 	if ! deb=$("$CRASHKEY_TOP/tools/build-deb.sh" "$dir/deb" 2>"$dir/deb.log" | tail -n 1) ||
 		! "$CRASHKEY_TOP/ci-matrix/debian-guest.sh" "$KERNEL_ARCH" "$KERNEL" "$deb" "$dir" \
-			> "$dir/guest.log" 2>&1; then
+			"${first[0]}" "${second[0]}" > "$dir/guest.log" 2>&1; then
 		tail -n 5 "$dir/deb.log" "$dir/guest.log" >&2
 		result fail "the crashkey package and the Debian server were built"
 	elif ! make_server_disks "$dir"; then
@@ -497,7 +534,7 @@ kdump_tools_cycle() {
 		t=$(now)
 		boot_server "$dir" || status=$?
 		say "kdump-tools: QEMU ended with status $status after $(($(now) - t))s"
-		check_qemu_exit "the server's three boots" "$status" "$TIMEOUT_DEBIAN"
+		check_qemu_exit "the server's four boots" "$status" "$TIMEOUT_DEBIAN"
 		check_server_log "$dir/kdump-tools.log"
 	fi
 }
@@ -523,7 +560,7 @@ make_server_disks() {
 	done < <(server_volumes)
 }
 
-# One QEMU run through the three boots, with a software TPM (swtpm) for tpmdata's
+# One QEMU run through the four boots, with a software TPM (swtpm) for tpmdata's
 # TPM2 token. The disks in crypttab order after the root disk.
 boot_server() {
 	local dir=$1 name status=0 swtpm
@@ -554,7 +591,8 @@ boot_server() {
 # What the server's boots reported, and what its capture boot's console shows.
 check_server_log() {
 	local log=$1 name uuid
-	collect_checks "$log" kdump-tools kdump-tools-load kdump-tools-verify
+	collect_checks "$log" kdump-tools kdump-tools-load kdump-tools-upgrade \
+		kdump-tools-upgraded kdump-tools-verify
 	while read -r name uuid; do
 		expect_line "$log" "unlocked $uuid .* -> /dev/mapper/$name" \
 			"the kdump initrd opened $name under its crypttab name"

@@ -19,11 +19,7 @@ shift
 load_arch "$ARCH_NAME"
 FRAGMENTS=${FRAGMENTS:-common crashkey test}
 
-kmake() {
-	make -s -C "$TREE" O="$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
-		CC="ccache ${CROSS_COMPILE}gcc" KBUILD_BUILD_TIMESTAMP="2026-01-01 00:00:00" \
-		KBUILD_BUILD_USER=crashkey KBUILD_BUILD_HOST=crashkey "$@"
-}
+kmake() { kernel_make "$TREE" "$OUT" "$@"; }
 
 write_fragment() {
 	local f

@@ -8,9 +8,10 @@
 #                          /boot/config-$(uname -r) when building for this machine's arch,
 #                          else "debian"
 #   KERNEL_CONFIG=debian   Debian's own config for the arch (cross-build/debian-config.sh)
-#   KERNEL_CONFIG=matrix   the matrix's small config (cross-build/build.sh): what the
-#                          Debian end-to-end guest installs, built in minutes
-#   LOCALVERSION=-crashkey the release suffix (uname -r: 6.12.118-crashkey)
+#   KERNEL_CONFIG=matrix   the matrix's own kernel (cross-build/build.sh's build, packaged
+#                          as it is: what the Debian end-to-end guest installs)
+#   LOCALVERSION=-crashkey the release suffix (uname -r: 6.12.118-crashkey; the matrix's
+#                          kernel keeps its own release, none)
 #   KDEB_PKGVERSION        the packages' version (default: the kernel's version, then -1)
 #
 # On top of a starting config (not the matrix's) it turns on exactly what crashkey needs,
@@ -24,8 +25,11 @@ set -euo pipefail
 
 ARCH_NAME=${1:?usage: kernel-deb.sh <arch>}
 load_arch "$ARCH_NAME"
-LOCALVERSION=${LOCALVERSION:-"-crashkey"}
 PKGS=$CRASHKEY_CACHE/kernel-deb/$ARCH_NAME
+# The packages' maintainer: whoever builds them (their git identity, else user@host).
+DEBFULLNAME=${DEBFULLNAME:-$(git config user.name || id -nu)}
+DEBEMAIL=${DEBEMAIL:-$(git config user.email || echo "$(id -nu)@$(hostname -f 2>/dev/null || hostname)")}
+export DEBFULLNAME DEBEMAIL
 
 native() { [ "$DEB_ARCH" = "$(dpkg --print-architecture)" ]; }
 
@@ -35,22 +39,22 @@ if [ -z "${KERNEL_CONFIG:-}" ]; then
 	! native || [ ! -f "$running" ] || KERNEL_CONFIG=$running
 fi
 case "$KERNEL_CONFIG" in
-matrix) unset BASE_CONFIG; config_name=matrix ;;
+matrix)
+	unset BASE_CONFIG BUILD_TAG
+	config_name=matrix LOCALVERSION=${LOCALVERSION:-} ;;
 debian)
 	BASE_CONFIG=$("$CRASHKEY_TOP/cross-build/debian-config.sh" "$ARCH_NAME")
-	config_name=debian FRAGMENTS=distro ;;
+	config_name=debian FRAGMENTS=distro BUILD_TAG=deb-debian ;;
 *)
 	[ -f "$KERNEL_CONFIG" ] || die "KERNEL_CONFIG=$KERNEL_CONFIG: no such file"
-	BASE_CONFIG=$KERNEL_CONFIG config_name=file FRAGMENTS=distro ;;
+	BASE_CONFIG=$KERNEL_CONFIG config_name=file FRAGMENTS=distro BUILD_TAG=deb-file ;;
 esac
-export BASE_CONFIG FRAGMENTS BUILD_TAG=deb-$config_name
+LOCALVERSION=${LOCALVERSION-"-crashkey"}
+export BASE_CONFIG FRAGMENTS BUILD_TAG
 TREE=$("$CRASHKEY_TOP/cross-build/prepare-tree.sh")
-OUT=$CRASHKEY_CACHE/build/$ARCH_NAME-$BUILD_TAG
+OUT=$CRASHKEY_CACHE/build/$ARCH_NAME${BUILD_TAG:+-$BUILD_TAG}
 
-kmake() {
-	make -s -C "$TREE" O="$OUT" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
-		CC="ccache ${CROSS_COMPILE}gcc" LOCALVERSION="$LOCALVERSION" "$@"
-}
+kmake() { kernel_make "$TREE" "$OUT" LOCALVERSION="$LOCALVERSION" "$@"; }
 
 # What distro.config changes in the starting config: olddefconfig of it alone, in a
 # directory of its own, against the configured one.

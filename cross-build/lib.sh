@@ -26,6 +26,18 @@ load_arch() {
 	. "$conf"
 }
 
+# make in a kernel tree as every build here runs it (load_arch first): out of tree, with
+# ccache, and with a fixed build stamp (uname -v "#1 ... crashkey@crashkey"), so that the
+# same sources give the same image and make kernel-deb's first package of the matrix's
+# kernel (revision 1) relinks nothing.
+kernel_make() {	# kernel_make TREE OUT MAKE-ARGS...
+	local tree=$1 out=$2
+	shift 2
+	make -s -C "$tree" O="$out" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
+		CC="ccache ${CROSS_COMPILE}gcc" KBUILD_BUILD_TIMESTAMP="2026-01-01 00:00:00" \
+		KBUILD_BUILD_USER=crashkey KBUILD_BUILD_HOST=crashkey KBUILD_BUILD_VERSION=1 "$@"
+}
+
 # The arch whose kernel, tool and guest a matrix machine boots: the machine's name, or
 # the KERNEL_ARCH its facts (ci-matrix/arch/<machine>.conf) give (ppc64le_hash).
 machine_kernel_arch() {

@@ -167,7 +167,7 @@ test_expected_lists() {
 	expect_groups_of '' kdump-tools
 	CRASHKEY_TOP=$TOP expected_checks x86_64 | cut -f1 | sort -u > "$SCRATCH/groups"
 	ok=0
-	[ "$(tr '\n' ' ' < "$SCRATCH/groups")" = "arch kdump-tools kdump-tools/kdump-tools-load kdump-tools/kdump-tools-verify " ] && ok=1
+	[ "$(tr '\n' ' ' < "$SCRATCH/groups")" = "arch kdump-tools kdump-tools/kdump-tools-load kdump-tools/kdump-tools-upgrade kdump-tools/kdump-tools-upgraded kdump-tools/kdump-tools-verify " ] && ok=1
 	tap "$ok" "the kdump-tools scenario's run: its own groups and arch, no other" \
 		"$(cat "$SCRATCH/groups")"
 	expect_groups_of '' crash-unlock

@@ -3,14 +3,17 @@
 # installs it as /usr/local/sbin/crashkey-e2e; crashkey-e2e.service runs it when the
 # system is up, in a normal boot only).
 #
-# First boot (no crash yet), stage kdump-tools-load: what the boot did by itself, with
-# the units as the crashkey and kdump-tools packages ship them: crashkey.service
-# registered the volumes named in /etc/default/crashkey from their crypttab entries,
-# kdump-tools loaded the capture kernel with kexec_file_load and the kdump initrd holds
-# crashkey. Then a crash. The capture boot is Debian's own (kdump-tools-dump.service);
-# the runner checks its console. The next boot (the first one crashed), stage
-# kdump-tools-verify: the dump is on the encrypted volume and makedumpfile reads the
-# crashed kernel's log out of it. Then power off.
+# First boot, stage kdump-tools-load: what the boot did by itself, with the units as the
+# crashkey and kdump-tools packages ship them: crashkey.service registered the volumes
+# named in /etc/default/crashkey from their crypttab entries, kdump-tools loaded the
+# capture kernel with kexec_file_load and the kdump initrd holds crashkey. Stage
+# kdump-tools-upgrade: the kernel package's second build installed over the first (a
+# kernel upgrade: its postinst runs the kernel hooks again), then a reboot. The boot
+# after it, stage kdump-tools-upgraded: the same checks, then a crash. The capture boot
+# is Debian's own (kdump-tools-dump.service); the runner checks its console. The next
+# boot (the one before it crashed), stage kdump-tools-verify: the dump is on the
+# encrypted volume and makedumpfile reads the crashed kernel's log out of it. Then power
+# off.
 #
 # "crashkey-e2e enroll-tpm" (crashkey-e2e-tpm.service, before crashkey.service): gives
 # tpmdata a TPM2 token with systemd-cryptenroll, once.
@@ -58,9 +61,8 @@ enroll_tpm() {
 		--tpm2-device=auto "$dev"
 }
 
-load_stage() {
-	step "kdump-tools-load: what the boot did with the packaged units"
-	begin kdump-tools-load
+# What a boot did with the packaged units: registered, loaded with the keys.
+load_checks() {
 	check "crashkey.service ran at boot and succeeded" systemctl is-active crashkey.service
 	check "kdump-tools.service loaded the capture kernel" \
 		grep -qx 1 /sys/kernel/kexec_crash_loaded
@@ -75,11 +77,63 @@ load_stage() {
 	check "kdump-tools' initrd holds crashkey and the crypttab (crashkey's hook)" \
 		initrd_has 'etc/crashkey/crypttab'
 	check "/var/crash is on the encrypted volume" on_encrypted_volume /var/crash
+}
+
+load_stage() {
+	step "kdump-tools-load: what the boot did with the packaged units"
+	begin kdump-tools-load
+	load_checks
+	stage_done kdump-tools-load
+	upgrade_stage
+}
+
+# The kernel package's second build (ci-matrix/run.sh, make kernel-deb) installed over
+# the first, as an upgrade: its postinst runs the kernel hooks again.
+UPGRADE=/root/crashkey-e2e/upgrade
+UPGRADED=/var/lib/crashkey-e2e/upgraded
+kdump_initrd() { echo "/var/lib/kdump/initrd.img-$(uname -r)"; }
+installed_version() { dpkg-query -W -f '${Version}' "linux-image-$(uname -r)"; }
+UPGRADE_REVISION=$(sed -n 's/.*-//p' "$UPGRADE/version" 2>/dev/null)
+
+upgrade_stage() {
+	local before
+	step "kdump-tools-upgrade: installing the kernel package's second build"
+	begin kdump-tools-upgrade
+	before=$(stat -c %Y "$(kdump_initrd)")
+	sleep 1
+	check "dpkg -i of the kernel package's second build" dpkg -i "$UPGRADE"/linux-image-*.deb
+	check_eq "the installed kernel package is the second build" "$(cat "$UPGRADE/version")" \
+		"$(installed_version)"
+	check "its postinst rebuilt kdump-tools' initrd" \
+		test "$(stat -c %Y "$(kdump_initrd)")" -gt "$before"
+	check "kdump-tools' new initrd holds crashkey and the crypttab" \
+		initrd_has 'etc/crashkey/crypttab'
+	check "kexec -s -l of the upgraded kernel" kexec -s -l "/boot/vmlinuz-$(uname -r)" \
+		--reuse-cmdline
+	mkdir -p "${UPGRADED%/*}"
+	touch "$UPGRADED"
+	sync
+	stage_done kdump-tools-upgrade
+	# QEMU's next boot would start its -kernel again, the first build's image: the
+	# upgraded one comes through kexec, as systemd reboots into a loaded kernel.
+	step "rebooting into the upgraded kernel (systemctl kexec)"
+	systemctl kexec
+}
+
+upgraded_stage() {
+	step "kdump-tools-upgraded: the boot after the upgrade"
+	begin kdump-tools-upgraded
+	check_eq "the kernel package installed is the second build" "$(cat "$UPGRADE/version")" \
+		"$(installed_version)"
+	# Each package's kernel carries its revision as its build number (uname -v "#N").
+	check_eq "the running kernel is the second build's" "#${UPGRADE_REVISION:-?}" \
+		"$(uname -v | cut -d' ' -f1)"
+	load_checks
 	mkdir -p "${MARK%/*}"
 	cat /proc/sys/kernel/random/boot_id > "$MARK"
 	echo "crashkey-e2e: crashing boot $(cat "$MARK")" > /dev/kmsg
 	sync
-	stage_done kdump-tools-load
+	stage_done kdump-tools-upgraded
 	step "crashing: kdump-tools' capture kernel takes over"
 	echo c > /proc/sysrq-trigger
 }
@@ -121,6 +175,8 @@ if [ "${1:-}" = enroll-tpm ]; then
 	enroll_tpm
 elif [ -e "$MARK" ]; then
 	verify_stage
+elif [ -e "$UPGRADED" ]; then
+	upgraded_stage
 else
 	load_stage
 fi
