@@ -62,7 +62,7 @@ config_diff() {
 	local plain=$OUT-plain
 	mkdir -p "$plain"
 	cp "$BASE_CONFIG" "$plain/.config"
-	make -s -C "$TREE" O="$plain" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" olddefconfig
+	kernel_make "$TREE" "$plain" olddefconfig
 	diff -U0 "$plain/.config" "$OUT/.config" | grep '^[-+]\(CONFIG\|# CONFIG\)' || true
 }
 
