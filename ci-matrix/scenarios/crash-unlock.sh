@@ -1089,9 +1089,10 @@ stage_bootwiped() {
 	race_reboot_with_load
 }
 
-# The boot ends in a reboot (init's) racing a load with a key: the reboot notifier against
-# kexec_file_load. What shows trouble is the runner's: QEMU's exit, the kernel log, and
-# on the debug kernels their checkers.
+# The boot ends in a reboot (init's) right after a load with a key starts: meant to race
+# the reboot notifier against kexec_file_load, though no run yet showed the load inside
+# the kernel before the reboot (docs/design.md). What would show trouble is the runner's:
+# QEMU's exit, the kernel log, and on the debug kernels their checkers.
 race_reboot_with_load() {
 	race=5ce55ce5-0000-4000-8000-00000000ace5
 	keyctl add logon crashkey-test:race "crashkey race on $(uname -m)" @u > /dev/null
