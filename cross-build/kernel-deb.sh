@@ -13,6 +13,8 @@
 #   LOCALVERSION=-crashkey the release suffix (uname -r: 6.12.118-crashkey; the matrix's
 #                          kernel keeps its own release, none)
 #   KDEB_PKGVERSION        the packages' version (default: the kernel's version, then -1)
+#   KERNEL_DEBUG_INFO=1    keep the starting config's debug info (default: off, see
+#                          cross-build/config/no-debug-info.config)
 #
 # On top of a starting config (not the matrix's) it turns on exactly what crashkey needs,
 # cross-build/config/distro.config, and writes what that changed (olddefconfig with and
@@ -44,11 +46,15 @@ matrix)
 	config_name=matrix LOCALVERSION=${LOCALVERSION:-} ;;
 debian)
 	BASE_CONFIG=$("$CRASHKEY_TOP/cross-build/debian-config.sh" "$ARCH_NAME")
-	config_name=debian FRAGMENTS=distro BUILD_TAG=deb-debian ;;
+	config_name=debian BUILD_TAG=deb-debian ;;
 *)
 	[ -f "$KERNEL_CONFIG" ] || die "KERNEL_CONFIG=$KERNEL_CONFIG: no such file"
-	BASE_CONFIG=$KERNEL_CONFIG config_name=file FRAGMENTS=distro BUILD_TAG=deb-file ;;
+	BASE_CONFIG=$KERNEL_CONFIG config_name=file BUILD_TAG=deb-file ;;
 esac
+if [ -n "${BASE_CONFIG:-}" ]; then
+	FRAGMENTS=distro
+	[ "${KERNEL_DEBUG_INFO:-0}" = 1 ] || FRAGMENTS+=" no-debug-info"
+fi
 LOCALVERSION=${LOCALVERSION-"-crashkey"}
 export BASE_CONFIG FRAGMENTS BUILD_TAG
 TREE=$("$CRASHKEY_TOP/cross-build/prepare-tree.sh")
