@@ -8,8 +8,9 @@ Reads BENCH_DIR/runs/<run>/<arch>.tsv, as ci-matrix/bench.sh writes them: lines
 or scale (one scale crash), each with the run's facts (run, arch, commit, dirty, kernel,
 cryptsetup, makedumpfile, qemu, host_cpus, boot_slots). Writes BENCH_DIR/bench.md and
 BENCH_DIR/bench.json, and the blocks of README between "<!-- bench:NAME -->" and
-"<!-- /bench:NAME -->". With --check it writes nothing and fails, showing the
-difference, where a file is not what the artifacts give.
+"<!-- /bench:NAME -->", and tools/crashkey/sizing.h next to README (what crashkey's
+reservation check holds a crashkernel= against). With --check it writes nothing and
+fails, showing the difference, where a file is not what the artifacts give.
 
 Per arch, each way's figures come from the newest run whose search found a boundary;
 the open times from the newest run that found both crashkey's and the passphrase's,
@@ -29,6 +30,9 @@ FACTS = ("run", "arch", "commit", "dirty", "kernel", "cryptsetup", "makedumpfile
          "host_cpus", "boot_slots")
 SCALE_FIELDS = ("blob_bytes", "load_us", "keys_us", "restore_us", "unlock_us", "unlock_kib")
 ARCH_ORDER = ("x86_64", "arm64", "ppc64le", "s390x")
+# The compiler's name for each arch, for tools/crashkey/sizing.h.
+ARCH_MACROS = {"x86_64": "__x86_64__", "arm64": "__aarch64__", "ppc64le": "__powerpc64__",
+               "s390x": "__s390x__"}
 MAINLINE_MAX_KEYS = 128
 
 
@@ -385,6 +389,34 @@ def markdown(rep):
     return "\n".join(lines) + "\n"
 
 
+def sizing_header(rep):
+    """Per arch, crashkey's smallest crashkernel= and one more volume's unlock memory."""
+    out = ["/* SPDX-License-Identifier: GPL-2.0 */",
+           "/* Written by ci-matrix/bench-report.py from docs/bench/runs: make bench-report. */",
+           "#ifndef CRASHKEY_SIZING_H", "#define CRASHKEY_SIZING_H", "",
+           "/*",
+           " * SIZING_BASE_MIB: the smallest crashkernel= with which make bench's crashkey",
+           " * way saved a dump (the matrix's kernel and initrd, one volume);",
+           " * SIZING_VOLUME_KIB: what unlocking one more volume took, of 64. 0: not measured.",
+           " */"]
+    first = True
+    for arch in ARCH_ORDER:
+        a = rep["arches"].get(arch)
+        way = a and a["ways"].get("crashkey")
+        volumes = a and next((r for r in a["scale"] if r["mode"] == "volumes"
+                              and r.get("unlock_per_volume_kib")), None)
+        if not way or not volumes:
+            continue
+        out += [f"#{'if' if first else 'elif'} defined({ARCH_MACROS[arch]})",
+                f"#define SIZING_BASE_MIB\t{span(way)[1]}\t/* run {way['run']} */",
+                f"#define SIZING_VOLUME_KIB\t{volumes['unlock_per_volume_kib']}"
+                f"\t/* run {volumes['run']} */"]
+        first = False
+    out += ["#else" if not first else "#if 1", "#define SIZING_BASE_MIB\t0",
+            "#define SIZING_VOLUME_KIB\t0", "#endif", "", "#endif", ""]
+    return "\n".join(out)
+
+
 def with_blocks(text, blocks, path):
     for name, body in blocks.items():
         pattern = re.compile(rf"(<!-- bench:{name} -->\n)(?:.*?\n)?(<!-- /bench:{name} -->)",
@@ -410,7 +442,9 @@ def main():
         old_readme = f.read()
     want = {os.path.join(bench_dir, "bench.md"): markdown(rep),
             os.path.join(bench_dir, "bench.json"): json.dumps(rep, indent=2) + "\n",
-            readme: with_blocks(old_readme, readme_blocks(rep), readme)}
+            readme: with_blocks(old_readme, readme_blocks(rep), readme),
+            os.path.join(os.path.dirname(readme), "tools", "crashkey", "sizing.h"):
+            sizing_header(rep)}
     differ = False
     for path, text in want.items():
         try:
@@ -425,6 +459,7 @@ def main():
             sys.stdout.writelines(difflib.unified_diff(
                 have.splitlines(True), text.splitlines(True), path, path + " (from the runs)"))
         else:
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             with open(path, "w") as f:
                 f.write(text)
     if differ:

@@ -112,6 +112,13 @@ ck() {
 	ck_in /dev/null "$@"
 }
 
+# expect_check VERDICT NAME TEXT: status printed check NAME as VERDICT (ok,
+# failed, n/a), its detail holding TEXT.
+expect_check() {
+	grep -F -- "$3" "$OUT" | grep -qE "^  $1 +$2: " ||
+		fail "no check line '$1 $2: ...$3...'"
+}
+
 expect_rc() {
 	[ "$RC" = "$1" ] || fail "exit code $RC, expected $1"
 }
@@ -569,11 +576,14 @@ expect_out "\"kernel\":\"running\""
 expect_out "\"uuid\":\"$UUID\""
 end
 
-begin "status without kernel support: exit 0, supported false"
+begin "status without kernel support: exit 0, supported false; --check fails"
 CRASHKEY_CONFIGFS=$TMP/missing ck --json status
 expect_rc 0
 expect_json
 expect_out "\"supported\":false"
+CRASHKEY_CONFIGFS=$TMP/missing ck status --check
+expect_rc 5
+expect_check failed handover "the kernel has no crash_key_handover support"
 end
 
 begin "add on a kernel with mainline's interface: exit 1, says what crashkey cannot do"
@@ -583,10 +593,13 @@ expect_rc 1
 expect_err "mainline's crash_dm_crypt_keys does: this kernel has Linux's own CONFIG_CRASH_DM_CRYPT"
 end
 
-begin "status on a kernel with mainline's interface names it"
+begin "status on a kernel with mainline's interface names it; --check fails"
 CRASHKEY_CONFIGFS=$TMP/mainline/crash_key_handover ck status
 expect_rc 0
 expect_out "kernel support:      no: the kernel has mainline's CONFIG_CRASH_DM_CRYPT, which crashkey does not drive"
+CRASHKEY_CONFIGFS=$TMP/mainline/crash_key_handover ck status --check
+expect_rc 5
+expect_check failed handover "mainline's CONFIG_CRASH_DM_CRYPT, not crashkey's hand-over"
 end
 
 begin "list without kernel support: exit 1"
@@ -874,13 +887,6 @@ expect_item_json() {
 		fail "the item of $1 has no \"handed_over\":$2"
 }
 
-# expect_check VERDICT NAME TEXT: status printed check NAME as VERDICT (ok,
-# failed, n/a), its detail holding TEXT.
-expect_check() {
-	grep -F -- "$3" "$OUT" | grep -qE "^  $1 +$2: " ||
-		fail "no check line '$1 $2: ...$3...'"
-}
-
 # expect_json_check NAME OK: status --json has check NAME with "ok": OK.
 expect_json_check() {
 	grep -qF "{\"name\":\"$1\",\"ok\":$2," "$OUT" ||
@@ -952,7 +958,7 @@ ck status
 expect_out "handed over:         none"
 end
 
-begin "status on a kernel without handed_over: unknown, and no check fails"
+begin "status on a kernel without handed_over: unknown, and --check fails"
 no_items
 fake_item "$U_OLD"
 handover
@@ -961,11 +967,11 @@ ck --json status
 expect_rc 0
 expect_json
 expect_out "\"handover\":null"
-expect_json_check handover null
+expect_json_check handover false
 ck status --check
-expect_rc 0
+expect_rc 5
 expect_out "handed over:         unknown"
-expect_check n/a handover "no handed_over attribute"
+expect_check failed handover "no handed_over attribute"
 end
 
 begin "check handover: ok when the crash kernel carries every registered key"
@@ -1068,20 +1074,43 @@ ck --json status
 expect_json_check reservation false
 end
 
-begin "check reservation: failed below 160 MiB"
-crash_size_mib 128
+# What make bench measured on this arch (tools/crashkey/sizing.h), and the
+# smallest crashkernel= in MiB it allows for N volumes.
+sizing() {
+	${CC:-cc} -E -dM -include "$TOP/tools/crashkey/sizing.h" - </dev/null |
+		awk -v m="SIZING_$1" '$2 == m { print $3 }'
+}
+BASE_MIB=$(sizing BASE_MIB)
+VOLUME_KIB=$(sizing VOLUME_KIB)
+needed_mib() { echo $((BASE_MIB + (($1 - 1) * VOLUME_KIB + 1023) / 1024)); }
+
+begin "check reservation: failed below what make bench measured for one volume"
+crash_size_mib $((BASE_MIB - 1))
 ck status --check
 expect_rc 5
-expect_check failed reservation "128 MiB reserved (crashkernel=), less than 160 MiB"
+expect_check failed reservation "$((BASE_MIB - 1)) MiB reserved (crashkernel=), less than the $BASE_MIB MiB make bench measured for 0 volumes"
 end
 
-begin "check reservation: ok with 160 MiB"
-crash_size_mib 160
+begin "check reservation: ok at what make bench measured"
+crash_size_mib "$BASE_MIB"
 ck status --check
 expect_rc 0
-expect_check ok reservation "160 MiB reserved"
+expect_check ok reservation "$BASE_MIB MiB reserved (crashkernel=); make bench measured $BASE_MIB MiB"
 ck --json status
 expect_json_check reservation true
+end
+
+begin "check reservation: each volume past the first adds what make bench measured"
+no_items
+for u in "$U_YES" "$U_YES2" "$U_NO"; do fake_item "$u" yes; done
+crash_size_mib $(($(needed_mib 3) - 1))
+ck status
+expect_check failed reservation "less than the $(needed_mib 3) MiB make bench measured for 3 volumes"
+crash_size_mib "$(needed_mib 3)"
+ck status
+expect_check ok reservation "make bench measured $(needed_mib 3) MiB for 3 volumes"
+no_items
+crash_size_mib 256
 end
 
 # kdump-tools' capture boot opens the crypttab volumes as any boot does: one asked

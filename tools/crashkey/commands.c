@@ -787,14 +787,14 @@ static size_t items_in_state(const struct item *items, size_t n,
 /* Why the handover check cannot be made; NULL if it can. */
 static const char *handover_unknowable(const struct status *st)
 {
-	if (st->loaded < 0)
-		return "unknown whether a crash kernel is loaded (no "
-		       "/sys/kernel/kexec_crash_loaded)";
 	if (!st->supported && configfs_mainline_present())
 		return "the kernel has mainline's CONFIG_CRASH_DM_CRYPT, not "
 		       "crashkey's hand-over";
 	if (!st->supported)
 		return "the kernel has no crash_key_handover support";
+	if (st->loaded < 0)
+		return "unknown whether a crash kernel is loaded (no "
+		       "/sys/kernel/kexec_crash_loaded)";
 	if (!st->handover_known)
 		return "the kernel does not say what the loaded crash kernel "
 		       "carries (no handed_over attribute: an older kernel)";
@@ -813,6 +813,11 @@ static void check_handover(struct check *c, const struct status *st,
 	size_t carried;
 
 	c->name = "handover";
+	/* A self-test that cannot tell must not pass. */
+	if (!st->supported) {
+		check_fail(c, "%s", why);
+		return;
+	}
 	/* Unarmed kdump is what this check is there to catch. */
 	if (st->loaded == 0 && n > 0) {
 		check_fail(c, "no crash kernel is loaded: a crash now saves no "
@@ -825,12 +830,12 @@ static void check_handover(struct check *c, const struct status *st,
 		return;
 	}
 	if (why) {
-		check_set(c, CHECK_NA, "%s", why);
+		check_fail(c, "%s", why);
 		return;
 	}
 	if (items_in_state(items, n, HANDOVER_UNKNOWN, list) > 0) {
-		check_set(c, CHECK_NA, "the kernel does not say whether the "
-			  "loaded crash kernel carries the keys of %s", list);
+		check_fail(c, "the kernel does not say whether the loaded "
+			   "crash kernel carries the keys of %s", list);
 		return;
 	}
 	if (st->handover.count == 0 && n > 0) {
@@ -929,7 +934,7 @@ static void run_checks(struct status *st, struct luks_devlist *devs,
 	size_t i;
 
 	check_handover(&st->checks[CHECK_HANDOVER], st, items, n);
-	kdump_check_reservation(&st->checks[CHECK_RESERVATION]);
+	kdump_check_reservation(&st->checks[CHECK_RESERVATION], n);
 	kdump_check_kexec_args(&st->checks[CHECK_KEXEC_ARGS]);
 	check_kdump_boot(&st->checks[CHECK_KDUMP_BOOT], devs, items, n);
 	if (!st->capture)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "kdump.h"
+#include "sizing.h"
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
@@ -26,13 +27,6 @@
 #define CRASHKEY_DROPIN		"/lib/systemd/system" KDUMP_TOOLS_DROPINS \
 				"/crashkey.conf"
 #define KEXEC_ARGS		"KDUMP_KEXEC_ARGS"
-
-/*
- * The smallest crashkernel= that crashkey's QEMU matrix runs with
- * (ci-matrix/arch/); what it boots is smaller than a distribution's kernel
- * and initrd.
- */
-#define CRASHKERNEL_MIN_MIB	160ULL
 
 /* Where systemd finds drop-ins; of two of one name, the earlier one's. */
 static const char *const dropin_dirs[] = {
@@ -130,27 +124,49 @@ static int crash_size(unsigned long long *bytes)
 	return errno || *end ? -EPROTO : 0;
 }
 
-void kdump_check_reservation(struct check *c)
+unsigned long long kdump_needed_mib(size_t volumes)
 {
-	unsigned long long bytes;
+	/* The base was measured with one volume. */
+	unsigned long long more = volumes > 1 ? volumes - 1 : 0;
+
+	if (!SIZING_BASE_MIB)
+		return 0;
+	return SIZING_BASE_MIB + (more * SIZING_VOLUME_KIB + 1023) / 1024;
+}
+
+/*
+ * Below what make bench measured, a dump is not saved; at or above it, it is
+ * not proven either: a distribution's kernel and initrd are larger than the
+ * matrix's, which is why the detail names both figures.
+ */
+void kdump_check_reservation(struct check *c, size_t volumes)
+{
+	unsigned long long bytes, need = kdump_needed_mib(volumes);
 	int ret = crash_size(&bytes);
 
 	c->name = "reservation";
 	if (ret < 0)
-		check_set(c, CHECK_NA, "cannot read %s: %s", KEXEC_CRASH_SIZE,
-			  strerror(-ret));
+		check_fail(c, "cannot read %s: %s", KEXEC_CRASH_SIZE,
+			   strerror(-ret));
 	else if (bytes == 0)
-		check_set(c, CHECK_FAILED, "no memory is reserved for a crash "
-			  "kernel: boot with crashkernel=");
-	else if (bytes < CRASHKERNEL_MIN_MIB << 20)
-		check_set(c, CHECK_FAILED, "%llu MiB reserved (crashkernel=), "
-			  "less than %llu MiB, the smallest reservation "
-			  "crashkey's QEMU matrix runs with; distribution "
-			  "kernels and initrds need more", bytes >> 20,
-			  CRASHKERNEL_MIN_MIB);
+		check_fail(c, "no memory is reserved for a crash kernel: boot "
+			   "with crashkernel=");
+	else if (!need)
+		check_set(c, CHECK_NA, "%llu MiB reserved (crashkernel=); make "
+			  "bench has no figures for this arch", bytes >> 20);
+	else if (bytes < need << 20)
+		check_fail(c, "%llu MiB reserved (crashkernel=), less than the "
+			   "%llu MiB make bench measured for %zu volume%s (%d "
+			   "MiB with one, %d KiB per more, with crashkey's own "
+			   "small kernel and initrd)", bytes >> 20, need,
+			   volumes, volumes == 1 ? "" : "s", SIZING_BASE_MIB,
+			   SIZING_VOLUME_KIB);
 	else
-		check_set(c, CHECK_OK, "%llu MiB reserved for the crash kernel "
-			  "(crashkernel=)", bytes >> 20);
+		check_set(c, CHECK_OK, "%llu MiB reserved (crashkernel=); make "
+			  "bench measured %llu MiB for %zu volume%s with "
+			  "crashkey's own small kernel and initrd: a "
+			  "distribution's need more, try it (crashkey(8))",
+			  bytes >> 20, need, volumes, volumes == 1 ? "" : "s");
 }
 
 /*

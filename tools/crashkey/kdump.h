@@ -14,6 +14,7 @@
 #define CRASHKEY_KDUMP_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdbool.h>
 
 /* One check of status: a verdict and one line saying why. */
@@ -46,7 +47,12 @@ bool kdump_sys_path(char buf[PATH_MAX], const char *path);
 int kdump_crash_loaded(void);
 
 /* Whether enough memory is reserved for the crash kernel (crashkernel=). */
-void kdump_check_reservation(struct check *c);
+/*
+ * The smallest crashkernel=, in MiB, that make bench's figures allow for
+ * @volumes handed-over volumes on this arch; 0 where it has none.
+ */
+unsigned long long kdump_needed_mib(size_t volumes);
+void kdump_check_reservation(struct check *c, size_t volumes);
 
 /* Whether kdump-tools, if installed, loads with kexec -s. */
 void kdump_check_kexec_args(struct check *c);
