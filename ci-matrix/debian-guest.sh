@@ -9,8 +9,9 @@
 #
 #   ci-matrix/debian-guest.sh ARCH KERNEL DEB OUTDIR KERNEL_DEB UPGRADE_DEB
 #
-# Writes OUTDIR/root.img and OUTDIR/<volume>.key for each of its encrypted volumes
-# (the key files the runner formats them with, which the image also holds). An image whose inputs are unchanged is kept; the debootstrap
+# Writes OUTDIR/root.img, OUTDIR/<volume>.key for each of its encrypted volumes
+# (the key files the runner formats them with, which the image also holds) and
+# OUTDIR/kdump-tools.cfg (kdump-tools' GRUB snippet, with its crashkernel=). An image whose inputs are unchanged is kept; the debootstrap
 # tree is kept in $CRASHKEY_CACHE/debian-guest/ARCH until its package list changes.
 set -euo pipefail
 . "$(dirname "$0")/../cross-build/lib.sh"
@@ -108,6 +109,8 @@ build_image() {
 	for volume in $VOLUMES; do
 		cp "$ROOT/root/crashkey-e2e/$volume.key" "$OUT/$volume.key"
 	done
+	# The crashkernel= kdump-tools sets through GRUB: the server boots without GRUB.
+	cp "$ROOT/etc/default/grub.d/kdump-tools.cfg" "$OUT/kdump-tools.cfg"
 	mke2fs -q -t ext2 -L root -d "$ROOT" -F "$OUT/root.img.new" 2G
 	mv "$OUT/root.img.new" "$OUT/root.img"
 	rm -rf "$ROOT"

@@ -223,16 +223,16 @@ read_after_exit() {	# read_after_exit LOG "ADDR SIZE"
 	fi
 }
 
-# QEMU's -m: with MEMORY_HOTADD, one slot and room for it (sizes in M or G).
-memory_args() {
-	local base=${MEMORY%[MG]} add=${MEMORY_HOTADD%[MG]}
+# QEMU's -m for SIZE: with MEMORY_HOTADD, one slot and room for it (sizes in M or G).
+memory_args() {	# memory_args SIZE
+	local base=${1%[MG]} add=${MEMORY_HOTADD%[MG]}
 	if [ -z "$MEMORY_HOTADD" ]; then
-		echo "$MEMORY"
+		echo "$1"
 		return
 	fi
-	[[ $MEMORY != *G ]] || base=$((base * 1024))
+	[[ $1 != *G ]] || base=$((base * 1024))
 	[[ $MEMORY_HOTADD != *G ]] || add=$((add * 1024))
-	echo "$MEMORY,slots=1,maxmem=$((base + add))M"
+	echo "$1,slots=1,maxmem=$((base + add))M"
 }
 
 # The kexec transition: seconds from the guest's last progress line before the crash
@@ -261,7 +261,7 @@ boot() {
 	t0=$(now)
 	rm -f "$log.qmp" "$log.requests"
 	# shellcheck disable=SC2086 # QEMU_ARGS is a list of arguments
-	timeout "$limit" "$QEMU" $QEMU_ARGS ${QEMU_EXIT_ARGS:-} -m "$(memory_args)" -smp "$cpus" \
+	timeout "$limit" "$QEMU" $QEMU_ARGS ${QEMU_EXIT_ARGS:-} -m "$(memory_args "$MEMORY")" -smp "$cpus" \
 		-nodefaults -no-reboot \
 		-display none -serial "file:$log" "${disks[@]}" \
 		-qmp "unix:$log.qmp,server=on,wait=off" \
@@ -560,10 +560,17 @@ make_server_disks() {
 	done < <(server_volumes)
 }
 
+# The server's crashkernel=: kdump-tools' own default (its GRUB snippet in the server's
+# image, which debian-guest.sh copies out), unless the arch's facts set one.
+server_crashkernel() {	# server_crashkernel DIR
+	[ -z "${DEBIAN_GUEST_CRASHKERNEL:-}" ] || { echo "$DEBIAN_GUEST_CRASHKERNEL"; return; }
+	sed -n 's/.*crashkernel=\([^ "]*\).*/\1/p' "$1/kdump-tools.cfg"
+}
+
 # One QEMU run through the four boots, with a software TPM (swtpm) for tpmdata's
 # TPM2 token. The disks in crypttab order after the root disk.
 boot_server() {
-	local dir=$1 name status=0 swtpm
+	local dir=$1 name status=0 swtpm pid follow log=$1/kdump-tools.log
 	local -a disks=(-drive "file=$dir/root.disk,if=none,format=raw,id=root"
 		-device "$DISK_DEVICE,drive=root")
 	while read -r name _; do
@@ -575,14 +582,22 @@ boot_server() {
 	swtpm socket --tpm2 --tpmstate "dir=$dir/tpm" --terminate \
 		--ctrl "type=unixio,path=$dir/swtpm.sock" --log "file=$dir/swtpm.log" &
 	swtpm=$!
+	: > "$log"
+	rm -f "$log.qmp" "$log.requests"
+	# Two CPUs and a DIMM slot: the server takes CPU 1 offline and asks for memory.
 	# shellcheck disable=SC2086 # QEMU_ARGS is a list of arguments
-	timeout "$TIMEOUT_DEBIAN" "$QEMU" $QEMU_ARGS -m "$DEBIAN_GUEST_MEMORY" -smp 1 \
-		-nodefaults -display none -serial "file:$dir/kdump-tools.log" "${disks[@]}" \
+	timeout "$TIMEOUT_DEBIAN" "$QEMU" $QEMU_ARGS -m "$(memory_args "$DEBIAN_GUEST_MEMORY")" \
+		-smp 2 -nodefaults -display none -serial "file:$log" "${disks[@]}" \
+		-qmp "unix:$log.qmp,server=on,wait=off" \
 		-chardev "socket,id=swtpm,path=$dir/swtpm.sock" \
 		-tpmdev emulator,id=tpm,chardev=swtpm -device "$DEBIAN_GUEST_TPM,tpmdev=tpm" \
 		-kernel "$KERNEL" \
-		-append "console=$CONSOLE root=/dev/vda rw crashkernel=$DEBIAN_GUEST_CRASHKERNEL" ||
-		status=$?
+		-append "console=$CONSOLE root=/dev/vda rw crashkernel=$(server_crashkernel "$dir")" &
+	pid=$!
+	follow_log "$log" "$pid" "$(now)" &
+	follow=$!
+	wait "$pid" || status=$?
+	wait "$follow" || true
 	kill "$swtpm" 2>/dev/null
 	wait "$swtpm" 2>/dev/null
 	return "$status"

@@ -41,7 +41,8 @@ dpkg-deb -e "$DEB" "$TMP/control"
 for f in usr/sbin/crashkey usr/share/man/man8/crashkey.8.gz usr/lib/crashkey/crashkey-setup \
 	lib/systemd/system/crashkey.service lib/systemd/system/kdump-tools.service.d/crashkey.conf \
 	usr/share/initramfs-tools/hooks/crashkey \
-	usr/share/initramfs-tools/scripts/init-premount/crashkey etc/default/crashkey; do
+	usr/share/initramfs-tools/scripts/init-premount/crashkey etc/default/crashkey \
+	usr/lib/udev/rules.d/49-crashkey-kdump-tools.rules; do
 	[ -f "$TMP/root/$f" ]
 	tap $? "the package holds /$f"
 done
@@ -52,6 +53,11 @@ tap $? "the postinst enables crashkey.service"
 grep -q '^Environment=KDUMP_KEXEC_ARGS=-s$' \
 	"$TMP/root/lib/systemd/system/kdump-tools.service.d/crashkey.conf"
 tap $? "kdump-tools loads with kexec -s (its unit's drop-in)"
+# Before kdump-tools' own rules, which reload at every CPU and memory event.
+rules=$TMP/root/usr/lib/udev/rules.d/49-crashkey-kdump-tools.rules
+grep -qx 'SUBSYSTEM=="cpu|memory", ENV{KDUMP_KEXEC_ARGS}="-s"' "$rules" &&
+	[[ ${rules##*/} < 50-kdump-tools.rules ]]
+tap $? "hot-plug reloads load with kexec -s too (a udev rule before kdump-tools')"
 depends=$(dpkg-deb -f "$DEB" Depends)
 [[ $depends == *kexec-tools* && $depends == *libcryptsetup12* && $depends == *libjson-c5* ]]
 tap $? "Depends: kexec-tools and the libraries crashkey links" "$depends"
@@ -105,6 +111,7 @@ broken	$TMP/broken.img	$TMP/keyfile.padded
 swap	$TMP/plain.img	/dev/urandom	swap,cipher=aes-xts-plain64
 ondev	$TMP/ondev.img	/keys/ondev.key:UUID=$KEYDEV_UUID	luks
 nodev	$TMP/ondev.img	/keys/ondev.key:UUID=$(cat /proc/sys/kernel/random/uuid)	luks
+scripted	$TMP/keyed.img	/key	luks,keyscript=/lib/cryptsetup/scripts/passdev
 CRYPTTAB
 
 # setup VOLUMES: run crashkey-setup with CRASHKEY_VOLUMES=VOLUMES; its output in OUT.
@@ -150,6 +157,13 @@ status=$?
 [ "$status" = 1 ] && [[ $OUT == *"nodev: its key file's device UUID="*" is not there"* ]]
 tap $? "a key file on a device that is not there: said so, exit 1" "status $status: $OUT"
 rm -rf "${CRASHKEY_CONFIGFS:?}"/*
+setup scripted
+status=$?
+[ "$status" = 1 ] && [[ $OUT == *"scripted: keyscript= is not supported"* ]] &&
+	[[ $OUT == *"/lib/cryptsetup/scripts/passdev /key | crashkey add --key-file - "* ]] &&
+	[[ $OUT != *mount* ]] && [ -z "$(ls "$CRASHKEY_CONFIGFS")" ]
+tap $? "keyscript=: named as unsupported with what to do instead, nothing registered, exit 1" \
+	"status $status: $OUT"
 setup "broken nosuch keyed"
 status=$?
 [ "$status" = 1 ] && [[ $OUT == *"broken: crashkey add failed"* ]] &&

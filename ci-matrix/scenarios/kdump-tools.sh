@@ -9,11 +9,12 @@
 # capture kernel with kexec_file_load and the kdump initrd holds crashkey. Stage
 # kdump-tools-upgrade: the kernel package's second build installed over the first (a
 # kernel upgrade: its postinst runs the kernel hooks again), then a reboot. The boot
-# after it, stage kdump-tools-upgraded: the same checks, then a crash. The capture boot
+# after it, stage kdump-tools-upgraded: the same checks, CPU and memory hot-plug under
+# kdump-tools' udev rules, a reload without -s and one with, then a crash. The capture boot
 # is Debian's own (kdump-tools-dump.service); the runner checks its console. The next
 # boot (the one before it crashed), stage kdump-tools-verify: the dump is on the
-# encrypted volume and makedumpfile reads the crashed kernel's log out of it. Then power
-# off.
+# encrypted volume and makedumpfile reads the crashed kernel's log out of it; then the
+# package is removed and purged. Then power off.
 #
 # "crashkey-e2e enroll-tpm" (crashkey-e2e-tpm.service, before crashkey.service): gives
 # tpmdata a TPM2 token with systemd-cryptenroll, once.
@@ -120,6 +121,60 @@ upgrade_stage() {
 	systemctl kexec
 }
 
+# kdump-tools' udev rules reload the crash kernel at every CPU and memory event, outside
+# its unit; crashkey's rule gives those reloads kexec -s. The memory comes from the runner
+# (a DIMM through QMP); its blocks are onlined here, as a hot-plug rule would.
+reloaded_since() { [ "$(stat -c %Y /var/crash/kexec_cmd)" -gt "$1" ]; }
+memory_blocks() { printf '%s\n' /sys/devices/system/memory/memory*; }
+online_new_memory() {	# online_new_memory BLOCKS-BEFORE
+	local block
+	for _ in $(seq 120); do
+		for block in $(memory_blocks | grep -vxF "$1"); do
+			[ "$(cat "$block/state")" = online ] || echo online > "$block/state" || return
+			return 0
+		done
+		sleep 1
+	done
+	echo "no new memory block after 120 s"
+	return 1
+}
+set_cpu1() { echo "$1" > /sys/devices/system/cpu/cpu1/online; }
+
+hotplug_checks() {
+	local since blocks
+	since=$(stat -c %Y /var/crash/kexec_cmd)
+	blocks=$(memory_blocks)
+	sleep 1
+	check "CPU 1 offline" set_cpu1 0
+	check "CPU 1 online again" set_cpu1 1
+	step "asking the runner for more memory"
+	request memory-hot-add
+	check "memory hot-added and online" online_new_memory "$blocks"
+	udevadm settle
+	check "kdump-tools' udev rules reloaded the crash kernel" reloaded_since "$since"
+	check "the hot-plug reloads loaded with kexec -s (crashkey's udev rule)" \
+		loaded_with_file_load
+	check "after hot-plug the crash image carries crashdump's key" handed_over "$UUID"
+	check "after hot-plug the crash image carries tpmdata's key" handed_over "$TPM_UUID"
+	check "crashkey status --check finds nothing to mend after hot-plug" crashkey status --check
+}
+
+# A reload without kexec -s (a kexec_load()): the self-test must say so, and a reload by
+# the unit must arm the hand-over again.
+status_fails_naming() {	# status_fails_naming TEXT
+	local out
+	! out=$(crashkey status --check) && grep -qF -- "$1" <<<"$out"
+}
+legacy_load_checks() {
+	KDUMP_KEXEC_ARGS='' kdump-config reload >/dev/null 2>&1
+	check "a reload without -s is a kexec_load()" not loaded_with_file_load
+	check "crashkey status --check fails after it, naming kexec -s" \
+		status_fails_naming "loaded without kexec -s"
+	check "systemctl restart kdump-tools loads with the keys again" systemctl restart kdump-tools
+	check "crashkey status --check finds nothing to mend after that" crashkey status --check
+}
+not() { ! "$@"; }
+
 upgraded_stage() {
 	step "kdump-tools-upgraded: the boot after the upgrade"
 	begin kdump-tools-upgraded
@@ -129,6 +184,8 @@ upgraded_stage() {
 	check_eq "the running kernel is the second build's" "#${UPGRADE_REVISION:-?}" \
 		"$(uname -v | cut -d' ' -f1)"
 	load_checks
+	hotplug_checks
+	legacy_load_checks
 	mkdir -p "${MARK%/*}"
 	cat /proc/sys/kernel/random/boot_id > "$MARK"
 	echo "crashkey-e2e: crashing boot $(cat "$MARK")" > /dev/kmsg
@@ -151,6 +208,27 @@ dump_has_crashed_log() {
 		grep -q 'sysrq: Trigger a crash' "$out.dmesg"
 }
 
+# Removing the package ends the hand-over at once; purging it leaves no file of it
+# (the test's own crashkey-e2e files aside).
+crashkey_logon_keys() { keyctl list @u | grep -c 'logon: kdump-cryptsetup:vk-'; }
+loaded_without_keys() {
+	[ "$(cat /sys/kernel/kexec_crash_loaded)" = 1 ] &&
+		[ "$(cat "$CONFIGFS/handed_over")" = "0 -" ]
+}
+crashkey_files_left() {
+	find / -xdev -name '*crashkey*' ! -name '*crashkey-e2e*' ! -path '*/crashkey-e2e/*' \
+		! -path '/var/crash/*' 2>/dev/null
+}
+removal_checks() {
+	check "dpkg -r crashkey" dpkg -r crashkey
+	check_eq "removing crashkey unregistered every volume" 0 "$(cat "$CONFIGFS/count")"
+	check_eq "removing crashkey revoked its logon keys" 0 "$(crashkey_logon_keys)"
+	check "removing crashkey reloaded kdump-tools, without keys" loaded_without_keys
+	check "kdump-tools' initrd no longer holds crashkey" not initrd_has 'sbin/crashkey'
+	check "dpkg --purge crashkey" dpkg --purge crashkey
+	check_eq "no crashkey file is left after the purge" "" "$(crashkey_files_left)"
+}
+
 verify_stage() {
 	local dump
 	dump=$(dump_file)
@@ -163,6 +241,7 @@ verify_stage() {
 		dump_has_crashed_log "$dump"
 	check "kdump-tools saved that log beside it too" \
 		grep -q "crashkey-e2e: crashing boot $(cat "$MARK")" "${dump%/*}"/dmesg.*
+	removal_checks
 	stage_done kdump-tools-verify
 	step "powering off"
 	systemctl poweroff

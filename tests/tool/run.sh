@@ -104,9 +104,10 @@ ck_in() {
 	RUNS=$((RUNS + 1))
 	OUT=$LOG/$RUNS.out
 	ERR=$LOG/$RUNS.err
-	timeout 120 "$CK" "$@" <"$input" >"$OUT" 2>"$ERR"
+	timeout 120 "${RUN_AS[@]}" "$CK" "$@" <"$input" >"$OUT" 2>"$ERR"
 	RC=$?
 }
+RUN_AS=()	# a command that runs crashkey as another user
 
 ck() {
 	ck_in /dev/null "$@"
@@ -361,6 +362,33 @@ begin "status with an unknown option: exit 2"
 ck status --checks
 expect_rc 2
 expect_err "unknown option '--checks'"
+end
+
+begin "an empty argument is a usage error, not a missing device"
+for cmd in add remove; do
+	ck "$cmd" ""
+	expect_rc 2
+	expect_err "argument 2 is empty"
+done
+ck add --key-file "" /dev/null
+expect_rc 2
+expect_err "argument 3 is empty"
+end
+
+begin "add, remove and unlock as another user: exit 1, must be run as root"
+RUN_AS=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+ck add /dev/null
+expect_rc 1
+expect_err "crashkey add: must be run as root"
+ck remove "$(cat /proc/sys/kernel/random/uuid)"
+expect_rc 1
+expect_err "crashkey remove: must be run as root"
+ck unlock --dry-run
+expect_rc 1
+expect_err "crashkey unlock: must be run as root"
+ck status
+expect_rc 0
+RUN_AS=()
 end
 
 begin "no command: exit 2"

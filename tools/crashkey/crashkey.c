@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "crypttab.h"
@@ -266,6 +267,18 @@ static bool parse_number(const char *arg, unsigned long max,
 	return true;
 }
 
+/*
+ * add, remove and unlock write logon keys and configfs, which only root may:
+ * said once, up front, rather than as the EACCES of whichever step fails.
+ */
+static int need_root(const struct command *cmd)
+{
+	if (geteuid() == 0)
+		return 0;
+	fprintf(stderr, "crashkey %s: must be run as root\n", cmd->name);
+	return EXIT_FAILED;
+}
+
 static int run_add(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -337,6 +350,8 @@ static int run_add(const struct command *cmd, int argc, char **argv)
 				   optind < argc ? "too many arguments"
 						 : "missing DEVICE or UUID");
 	args.target = argv[optind];
+	if (need_root(cmd))
+		return EXIT_FAILED;
 	return cmd_add(&args);
 }
 
@@ -373,6 +388,8 @@ static int run_remove(const struct command *cmd, int argc, char **argv)
 
 	if (ret)
 		return ret < 0 ? EXIT_OK : ret;
+	if (need_root(cmd))
+		return EXIT_FAILED;
 	return cmd_remove(argv[optind]);
 }
 
@@ -457,6 +474,8 @@ static int run_unlock(const struct command *cmd, int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error(cmd->name, "too many arguments");
+	if (need_root(cmd))
+		return EXIT_FAILED;
 	return cmd_unlock(&args);
 }
 
@@ -507,6 +526,9 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error(NULL, "missing command");
+	for (c = 1; c < argc; c++)
+		if (!argv[c][0])
+			return usage_error(NULL, "argument %d is empty", c);
 	cmd = find_command(argv[optind]);
 	if (!cmd)
 		return usage_error(NULL, "unknown command '%s'", argv[optind]);
