@@ -63,8 +63,9 @@ bench: deps
 bench-report:
 	ci-matrix/bench-report.py docs/bench README.md
 
-deb: ARCHES = x86_64
-deb: deps
+# Only what packaging needs: not the kernel source, QEMU or the cross compilers.
+deb:
+	ci-matrix/install-deps.sh --deb
 	tools/build-deb.sh
 
 deps:

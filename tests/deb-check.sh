@@ -33,8 +33,21 @@ if [ ! -f "$DEB" ]; then
 	echo "Bail out! no package to check"
 	exit 1
 fi
-! grep '^E: ' "$OUT/lintian.log"
-tap $? "lintian: no E: line" "$(grep '^E: ' "$OUT/lintian.log")"
+! grep -E '^(E|W): ' "$OUT/lintian.log"
+tap $? "lintian: no E: or W: line" "$(grep -E '^(E|W): ' "$OUT/lintian.log")"
+
+# Debian 13: built in a trixie chroot, against its libraries, checked by its lintian.
+TRIXIE=$TMP/deb-trixie
+out=$(DEB_SUITE=trixie "$TOP/tools/build-deb.sh" "$TRIXIE" 2>&1)
+tap $? "the package builds for Debian 13 in a trixie chroot, its lintian reports no error" \
+	"$out"
+! grep -E '^(E|W): ' "$TRIXIE/lintian.log" 2>/dev/null && [ -f "$(tail -n 1 <<<"$out")" ]
+tap $? "trixie's lintian: no E: or W: line" "$(grep -E '^(E|W): ' "$TRIXIE/lintian.log")"
+# shellcheck disable=SC2016 # a dpkg-query format
+libs=$(chroot "${CRASHKEY_CACHE:-/var/cache/crashkey}/deb-chroot/trixie" \
+	dpkg-query -W -f '${Version}' libcryptsetup-dev 2>&1)
+[[ $libs == 2:2.7.* ]]
+tap $? "the trixie build used trixie's libcryptsetup (2.7)" "$libs"
 
 dpkg-deb -x "$DEB" "$TMP/root"
 dpkg-deb -e "$DEB" "$TMP/control"

@@ -847,7 +847,7 @@ U_NO=$(cat /proc/sys/kernel/random/uuid)
 U_OLD=$(cat /proc/sys/kernel/random/uuid)	# a kernel without handed_over
 DIGEST=$(printf 'crashkey-test' | sha256sum | cut -c1-64)
 DEFAULT_KDUMP=$SYSROOT/etc/default/kdump-tools
-LIB_DROPINS=$SYSROOT/lib/systemd/system/kdump-tools.service.d
+LIB_DROPINS=$SYSROOT/usr/lib/systemd/system/kdump-tools.service.d
 ETC_DROPINS=$SYSROOT/etc/systemd/system/kdump-tools.service.d
 
 no_items() {

@@ -24,7 +24,7 @@
 #define KDUMP_TOOLS_DEFAULT	"/etc/default/kdump-tools"
 #define KDUMP_TOOLS_DROPINS	"/kdump-tools.service.d"
 /* The drop-in the crashkey package ships, which sets it to -s. */
-#define CRASHKEY_DROPIN		"/lib/systemd/system" KDUMP_TOOLS_DROPINS \
+#define CRASHKEY_DROPIN		"/usr/lib/systemd/system" KDUMP_TOOLS_DROPINS \
 				"/crashkey.conf"
 #define KEXEC_ARGS		"KDUMP_KEXEC_ARGS"
 
