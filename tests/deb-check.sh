@@ -190,6 +190,33 @@ items=$(find "$CRASHKEY_CONFIGFS" -mindepth 1 -maxdepth 1 | wc -l)
 [ "$status" = 1 ] && [ "$items" = 5 ] && [[ $OUT != *swap* ]] && registered "$TMP/hdr.luks"
 tap $? "all: every LUKS entry but the broken one and nodev (5), not the swap; exit 1" \
 	"status $status, $items items: $OUT"
+# A stale kdump initrd (older than the config, the crypttab or a header) is rebuilt
+# through kdump-tools' kernel hook; a fresh one is left alone.
+export KDUMP_INITRD=$TMP/initrd.img KDUMP_HOOK=$TMP/kdump-hook
+# shellcheck disable=SC2016 # the hook's own $1
+printf '#!/bin/sh\necho "$1" >> %s\ntouch %s\n' "$TMP/hook.log" "$KDUMP_INITRD" > "$KDUMP_HOOK"
+chmod +x "$KDUMP_HOOK"
+rm -rf "${CRASHKEY_CONFIGFS:?}"/*
+touch "$KDUMP_INITRD"
+setup keyed && [ ! -e "$TMP/hook.log" ]
+tap $? "a kdump initrd newer than its inputs is left alone" "$OUT"
+touch -d '-1 hour' "$KDUMP_INITRD"
+setup keyed && [ "$(cat "$TMP/hook.log" 2>/dev/null)" = "$(uname -r)" ] &&
+	[[ $OUT == *"changed since $KDUMP_INITRD was built: rebuilding it"* ]]
+tap $? "a stale kdump initrd is rebuilt by kdump-tools' hook for the running kernel" "$OUT"
+rm -f "$TMP/hook.log"
+touch -d '+30 min' "$KDUMP_INITRD"
+touch -d '+1 hour' "$TMP/hdr.luks"
+setup keyed && [ -e "$TMP/hook.log" ] && [[ $OUT == *"$TMP/hdr.luks changed since"* ]]
+tap $? "a detached header newer than the kdump initrd makes it stale too" "$OUT"
+touch "$TMP/hdr.luks"
+printf '#!/bin/sh\nexit 1\n' > "$KDUMP_HOOK"
+touch -d '-1 hour' "$KDUMP_INITRD"
+setup keyed
+status=$?
+[ "$status" = 1 ] && [[ $OUT == *"could not rebuild $KDUMP_INITRD"* ]]
+tap $? "a rebuild that fails is said, exit 1" "status $status: $OUT"
+unset KDUMP_INITRD KDUMP_HOOK
 ! grep -rqi "$(od -An -tx1 "$TMP/keyfile" | tr -d ' \n' | head -c 16)" <<<"$OUT"
 tap $? "no key bytes in what it prints"
 tap_done

@@ -165,8 +165,9 @@ status_fails_naming() {	# status_fails_naming TEXT
 	local out
 	! out=$(crashkey status --check) && grep -qF -- "$1" <<<"$out"
 }
+reload_without_s() { KDUMP_KEXEC_ARGS='' kdump-config reload; }
 legacy_load_checks() {
-	KDUMP_KEXEC_ARGS='' kdump-config reload >/dev/null 2>&1
+	check "kdump-config reload without -s" reload_without_s
 	check "a reload without -s is a kexec_load()" not loaded_with_file_load
 	check "crashkey status --check fails after it, naming kexec -s" \
 		status_fails_naming "loaded without kexec -s"

@@ -887,12 +887,13 @@ crash_size_mib() {
 }
 
 # kdump_tools [yes]: kdump-tools installed, with no configuration; or not.
+KDUMP_INITRD=/var/lib/kdump/initrd.img-$(uname -r)
 kdump_tools() {
-	rm -rf "${SYSROOT:?}/usr" "${SYSROOT:?}/etc" "${SYSROOT:?}/lib"
+	rm -rf "${SYSROOT:?}/usr" "${SYSROOT:?}/etc" "${SYSROOT:?}/lib" "${SYSROOT:?}/var"
 	if [ $# -gt 0 ]; then
 		mkdir -p "$SYSROOT/usr/sbin" "$(dirname "$DEFAULT_KDUMP")" \
-			"$LIB_DROPINS" "$ETC_DROPINS"
-		touch "$SYSROOT/usr/sbin/kdump-config"
+			"$LIB_DROPINS" "$ETC_DROPINS" "$SYSROOT${KDUMP_INITRD%/*}"
+		touch "$SYSROOT/usr/sbin/kdump-config" "$SYSROOT$KDUMP_INITRD"
 		# As kdump-tools ships it.
 		printf '%s\n' '# KDUMP_KEXEC_ARGS - Additional arguments to kexec' \
 			'#KDUMP_KEXEC_ARGS=""' >"$DEFAULT_KDUMP"
@@ -1174,6 +1175,37 @@ if [ -n "$LOOP" ]; then
 else
 	skip "check kdump-boot: a volume asked for at boot fails until it is registered or noauto" "no loop device"
 fi
+
+begin "check kdump-initrd: n/a without kdump-tools, ok with an initrd newer than its inputs"
+kdump_tools
+ck status
+expect_check n/a kdump-initrd "kdump-tools is not installed"
+kdump_tools yes
+mkdir -p "$SYSROOT/etc"
+touch -d '-1 min' "$SYSROOT/etc/crypttab" "$SYSROOT/etc/default/kdump-tools"
+ck status
+expect_check ok kdump-initrd "$KDUMP_INITRD is newer than crashkey's configuration"
+end
+
+begin "check kdump-initrd: failed when crypttab, the config or a header changed since"
+printf 'vol /dev/nonexistent none luks,header=/etc/vol.hdr\n' > "$SYSROOT/etc/crypttab"
+touch -d '+1 min' "$SYSROOT/etc/crypttab"
+ck status --check
+expect_rc 5
+expect_check failed kdump-initrd "/etc/crypttab changed after $KDUMP_INITRD was built: systemctl restart crashkey kdump-tools"
+touch -d '-1 min' "$SYSROOT/etc/crypttab"
+mkdir -p "$SYSROOT/etc/default"
+touch -d '+1 min' "$SYSROOT/etc/vol.hdr" "$SYSROOT/etc/default/crashkey"
+ck status
+expect_check failed kdump-initrd "/etc/default/crashkey changed after"
+expect_check failed kdump-initrd "/etc/vol.hdr changed after"
+ck --json status
+expect_json_check kdump-initrd false
+rm "$SYSROOT$KDUMP_INITRD"
+ck status
+expect_check failed kdump-initrd "$KDUMP_INITRD does not exist"
+kdump_tools
+end
 
 begin "check kdump-tools: n/a when it is not installed"
 ck status --check

@@ -739,6 +739,7 @@ static const char *yes_no_unknown(int v)
 /* The checks of status, in the order they are shown. */
 enum {
 	CHECK_HANDOVER, CHECK_RESERVATION, CHECK_KEXEC_ARGS, CHECK_KDUMP_BOOT,
+	CHECK_KDUMP_INITRD,
 	NR_CHECKS
 };
 
@@ -893,50 +894,76 @@ static bool registered(const char *uuid, const struct item *items, size_t n)
  * passphrase of one that crashkey did not open. Which LUKS volumes would it
  * ask for?
  */
-static void check_kdump_boot(struct check *c, struct luks_devlist *devs,
+static void check_kdump_boot(struct check *c, struct crypttab *tab,
+			     struct luks_devlist *devs,
 			     const struct item *items, size_t n)
 {
-	struct crypttab tab = { 0 };
-	char path[PATH_MAX];
 	const char *uuid;
 	size_t i;
 
 	c->name = "kdump-boot";
-	if (!kdump_sys_path(path, CRYPTTAB_DEFAULT) ||
-	    crypttab_read(path, false, &tab) < 0) {
+	if (!tab) {
 		check_set(c, CHECK_NA, "cannot read %s", CRYPTTAB_DEFAULT);
 		return;
 	}
 	/* status scans the devices only where the kernel has the feature. */
 	if (!devs->n && luks_scan(devs) < 0)
 		ck_warn("cannot scan the block devices for LUKS volumes");
-	crypttab_resolve(&tab, devs);
+	crypttab_resolve(tab, devs);
 	check_set(c, CHECK_OK, "no LUKS volume in %s that is opened at boot "
 		  "asks for a passphrase without being handed over",
 		  CRYPTTAB_DEFAULT);
-	for (i = 0; i < tab.n; i++) {
-		if (!tab.v[i].asked_at_boot)
+	for (i = 0; i < tab->n; i++) {
+		if (!tab->v[i].asked_at_boot)
 			continue;
-		uuid = entry_uuid(&tab.v[i], devs);
+		uuid = entry_uuid(&tab->v[i], devs);
 		if (!uuid || registered(uuid, items, n))
 			continue;
 		check_fail(c, "the kdump boot would wait for the passphrase of "
 			   "%s (%s:%u), which is not registered: register "
-			   "it, or mark it noauto", tab.v[i].name,
-			   CRYPTTAB_DEFAULT, tab.v[i].line);
+			   "it, or mark it noauto", tab->v[i].name,
+			   CRYPTTAB_DEFAULT, tab->v[i].line);
 	}
-	crypttab_free(&tab);
+}
+
+/* What crashkey's initramfs hook copies into the kdump initrd. */
+static void check_kdump_initrd(struct check *c, const struct crypttab *tab)
+{
+	const char **inputs;
+	size_t i, n = 0;
+
+	inputs = calloc(2 + (tab ? tab->n : 0), sizeof(*inputs));
+	if (!inputs) {
+		check_fail(c, "out of memory");
+		return;
+	}
+	inputs[n++] = CRASHKEY_DEFAULT;
+	inputs[n++] = CRYPTTAB_DEFAULT;
+	for (i = 0; tab && i < tab->n; i++)
+		if (tab->v[i].header)
+			inputs[n++] = tab->v[i].header;
+	kdump_check_initrd(c, inputs, n);
+	free(inputs);
 }
 
 static void run_checks(struct status *st, struct luks_devlist *devs,
 		       const struct item *items, size_t n)
 {
+	struct crypttab tab = { 0 };
+	char path[PATH_MAX];
+	bool have_tab;
 	size_t i;
 
+	have_tab = kdump_sys_path(path, CRYPTTAB_DEFAULT) &&
+		   crypttab_read(path, false, &tab) == 0;
 	check_handover(&st->checks[CHECK_HANDOVER], st, items, n);
 	kdump_check_reservation(&st->checks[CHECK_RESERVATION], n);
 	kdump_check_kexec_args(&st->checks[CHECK_KEXEC_ARGS]);
-	check_kdump_boot(&st->checks[CHECK_KDUMP_BOOT], devs, items, n);
+	check_kdump_boot(&st->checks[CHECK_KDUMP_BOOT], have_tab ? &tab : NULL,
+			 devs, items, n);
+	check_kdump_initrd(&st->checks[CHECK_KDUMP_INITRD],
+			   have_tab ? &tab : NULL);
+	crypttab_free(&tab);
 	if (!st->capture)
 		return;
 	/* Its own crash kernel is not what a capture kernel is there for. */

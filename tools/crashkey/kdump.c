@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "kdump.h"
@@ -20,6 +21,8 @@
 #define KEXEC_CRASH_LOADED	"/sys/kernel/kexec_crash_loaded"
 #define KEXEC_CRASH_SIZE	"/sys/kernel/kexec_crash_size"
 #define KDUMP_CONFIG		"/usr/sbin/kdump-config"
+/* Where kdump-tools keeps the initrd it builds per kernel release. */
+#define KDUMP_INITRD		"/var/lib/kdump/initrd.img-"
 /* Sourced by kdump-config: what it sets wins over the unit's environment. */
 #define KDUMP_TOOLS_DEFAULT	"/etc/default/kdump-tools"
 #define KDUMP_TOOLS_DROPINS	"/kdump-tools.service.d"
@@ -469,4 +472,52 @@ void kdump_check_kexec_args(struct check *c)
 			  "keys over: set "
 			  KEXEC_ARGS "=\"-s\" in " KDUMP_TOOLS_DEFAULT ", or "
 			  "install crashkey's drop-in " CRASHKEY_DROPIN);
+}
+
+static bool newer(const struct stat *a, const struct stat *b)
+{
+	return a->st_mtim.tv_sec > b->st_mtim.tv_sec ||
+	       (a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+		a->st_mtim.tv_nsec > b->st_mtim.tv_nsec);
+}
+
+/*
+ * kdump-tools builds its initrd only when there is none: a crypttab name,
+ * header or CRASHKEY_VOLUMES changed since then would be missing from the
+ * capture boot. crashkey.service rebuilds it at boot when it is stale.
+ */
+void kdump_check_initrd(struct check *c, const char *const *inputs, size_t n)
+{
+	char initrd[PATH_MAX], path[PATH_MAX], name[PATH_MAX];
+	struct stat ist, st;
+	struct utsname u;
+	size_t i;
+
+	c->name = "kdump-initrd";
+	if (!kdump_sys_path(path, KDUMP_CONFIG) || stat(path, &st) < 0) {
+		check_set(c, CHECK_NA, "kdump-tools is not installed");
+		return;
+	}
+	if (uname(&u) < 0 ||
+	    snprintf(name, sizeof(name), KDUMP_INITRD "%s", u.release) >=
+	    (int)sizeof(name) || !kdump_sys_path(initrd, name)) {
+		check_fail(c, "cannot name the kdump initrd");
+		return;
+	}
+	if (stat(initrd, &ist) < 0) {
+		check_fail(c, "%s does not exist: kdump-tools builds it when it "
+			   "loads (systemctl restart kdump-tools)", name);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (!kdump_sys_path(path, inputs[i]) || stat(path, &st) < 0 ||
+		    !newer(&st, &ist))
+			continue;
+		check_fail(c, "%s changed after %s was built: systemctl "
+			   "restart crashkey kdump-tools rebuilds and loads it",
+			   inputs[i], name);
+	}
+	if (c->verdict != CHECK_FAILED)
+		check_set(c, CHECK_OK, "%s is newer than crashkey's "
+			  "configuration, the crypttab and its headers", name);
 }

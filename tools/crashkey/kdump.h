@@ -46,13 +46,22 @@ bool kdump_sys_path(char buf[PATH_MAX], const char *path);
 /* 1 if a crash kernel is loaded, 0 if not, -1 if unknown. */
 int kdump_crash_loaded(void);
 
-/* Whether enough memory is reserved for the crash kernel (crashkernel=). */
 /*
  * The smallest crashkernel=, in MiB, that make bench's figures allow for
  * @volumes handed-over volumes on this arch; 0 where it has none.
  */
 unsigned long long kdump_needed_mib(size_t volumes);
+/* Whether enough memory is reserved for the crash kernel (crashkernel=). */
 void kdump_check_reservation(struct check *c, size_t volumes);
+
+/* crashkey's configuration, which its initramfs hook copies into the kdump initrd. */
+#define CRASHKEY_DEFAULT	"/etc/default/crashkey"
+
+/*
+ * Whether kdump-tools' initrd for the running kernel is newer than each of
+ * the @n files in @inputs (paths below the sysroot; a missing one is skipped).
+ */
+void kdump_check_initrd(struct check *c, const char *const *inputs, size_t n);
 
 /* Whether kdump-tools, if installed, loads with kexec -s. */
 void kdump_check_kexec_args(struct check *c);
