@@ -86,7 +86,8 @@ configure_server() {
 		chmod 0400 "$ROOT/root/crashkey-e2e/$volume.key"
 	done
 	echo crashkey-e2e > "$ROOT/etc/hostname"
-	in_root systemctl enable crashkey-e2e-key.service crashkey-e2e-mkfs.service \
+	in_root systemctl enable crashkey-e2e-key.service crashkey-e2e-mkfs@crashdump.service \
+		crashkey-e2e-mkfs@extra.service \
 		crashkey-e2e-tpm.service \
 		crashkey-e2e.service
 	# A login prompt on the serial console would only interleave with the log.

@@ -217,6 +217,43 @@ status=$?
 [ "$status" = 1 ] && [[ $OUT == *"could not rebuild $KDUMP_INITRD"* ]]
 tap $? "a rebuild that fails is said, exit 1" "status $status: $OUT"
 unset KDUMP_INITRD KDUMP_HOOK
+# ---- crashkey-kdump-generator ----
+
+# In a kdump boot, the crypttab volumes crashkey did not open stay closed: their
+# systemd-cryptsetup units masked, the filesystems recorded on them left unmounted.
+GEN=$TMP/root/lib/systemd/system-generators/crashkey-kdump-generator
+G=$TMP/gen
+mkdir -p "$G/sys/dm-0/dm" "$G/early" "$G/normal" "$G/late"
+echo opened > "$G/sys/dm-0/dm/name"
+printf 'opened UUID=1 none luks\n# a comment\nmy-data UUID=2 /k luks\nextra UUID=3 none luks\n' \
+	> "$G/crypttab"
+printf 'my-data\t/srv/data\nopened\t/var/crash\n' > "$G/mounts"
+printf '/dev/mapper/extra /srv/extra ext4 defaults 0 2\n/dev/mapper/opened /o ext4 defaults\n' \
+	> "$G/fstab"
+gen() {	# gen: run the generator as systemd would in a kdump boot
+	CRASHKEY_VMCORE=${VMCORE:-$G/crypttab} CRASHKEY_CRYPTTAB=$G/crypttab \
+		CRASHKEY_MOUNTS=$G/mounts CRASHKEY_FSTAB=$G/fstab CRASHKEY_SYS_BLOCK=$G/sys \
+		CRASHKEY_KMSG=/dev/stderr \
+		"$GEN" "$G/normal" "$G/early" "$G/late" 2>&1
+}
+out=$(gen)
+[ "$(readlink "$G/early/systemd-cryptsetup@my\x2ddata.service")" = /dev/null ] &&
+	[ "$(readlink "$G/early/systemd-cryptsetup@extra.service")" = /dev/null ] &&
+	[ ! -e "$G/early/systemd-cryptsetup@opened.service" ]
+tap $? "kdump boot: the volumes crashkey did not open have their cryptsetup units masked" \
+	"$(ls "$G/early"): $out"
+grep -qx 'ConditionPathExists=/crashkey-kdump-boot/my-data/is-closed' "$G/early/srv-data.mount" &&
+	grep -qx 'Where=/srv/data' "$G/early/srv-data.mount" && [ ! -e "$G/early/var-crash.mount" ] &&
+	grep -qx 'Where=/srv/extra' "$G/early/srv-extra.mount" && [ ! -e "$G/early/o.mount" ]
+tap $? "kdump boot: their filesystems (recorded, or in fstab) get a skipped mount unit" \
+	"$(cat "$G/early/srv-data.mount" 2>&1)"
+[[ $out == *"left closed in the kdump boot: my-data"* ]]
+tap $? "kdump boot: the generator says which volumes it left closed" "$out"
+rm -rf "${G:?}/early"/*
+out=$(VMCORE=$G/none gen)
+[ -z "$(ls "$G/early")" ]
+tap $? "a normal boot: the generator does nothing" "$(ls "$G/early") $out"
+
 ! grep -rqi "$(od -An -tx1 "$TMP/keyfile" | tr -d ' \n' | head -c 16)" <<<"$OUT"
 tap $? "no key bytes in what it prints"
 tap_done

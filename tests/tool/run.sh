@@ -1145,35 +1145,35 @@ end
 # kdump-tools' capture boot opens the crypttab volumes as any boot does: one asked
 # for at boot and not handed over would keep the dump waiting for its passphrase.
 if [ -n "$LOOP" ]; then
-	begin "check kdump-boot: a volume asked for at boot fails until it is registered or noauto"
+	begin "check kdump-boot: a passphrase volume fails until registered or noauto; one with a key file is left closed"
 	no_items
 	mkdir -p "$SYSROOT/etc"
 	printf '# test\nvol\t%s\tnone\tluks,discard\n' "$LOOP" >"$SYSROOT/etc/crypttab"
 	ck status --check
 	expect_rc 5
-	expect_check failed kdump-boot "the kdump boot would wait for the passphrase of vol (/etc/crypttab:2)"
+	expect_check failed kdump-boot "vol (/etc/crypttab:2) asks for a passphrase at boot and is not handed over: the kdump boot leaves it closed"
 	ck --json status
 	expect_json_check kdump-boot false
 	fake_item "$UUID" yes
 	ck status
-	expect_check ok kdump-boot "no LUKS volume"
+	expect_check ok kdump-boot "the kdump boot opens every LUKS volume"
 	no_items
 	printf 'vol UUID=%s - luks,noauto\n' "$UUID" >"$SYSROOT/etc/crypttab"
 	ck status --check
 	expect_rc 0
-	expect_check ok kdump-boot "no LUKS volume"
+	expect_check ok kdump-boot "the kdump boot opens every LUKS volume"
 	printf 'vol UUID=%s %s luks\n' "$UUID" "$KEYFILE" >"$SYSROOT/etc/crypttab"
 	ck status --check
 	expect_rc 0
-	expect_check ok kdump-boot "no LUKS volume"
+	expect_check ok kdump-boot "leaves closed 1 not handed over: vol"
 	printf 'vol UUID=%s\n' "$UUID" >"$SYSROOT/etc/crypttab"
 	ck status --check
 	expect_rc 5
-	expect_check failed kdump-boot "passphrase of vol (/etc/crypttab:1)"
+	expect_check failed kdump-boot "vol (/etc/crypttab:1) asks for a passphrase"
 	rm -f "$SYSROOT/etc/crypttab"
 	end
 else
-	skip "check kdump-boot: a volume asked for at boot fails until it is registered or noauto" "no loop device"
+	skip "check kdump-boot: a passphrase volume fails until registered or noauto; one with a key file is left closed" "no loop device"
 fi
 
 begin "check kdump-initrd: n/a without kdump-tools, ok with an initrd newer than its inputs"

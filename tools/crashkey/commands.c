@@ -889,17 +889,20 @@ static bool registered(const char *uuid, const struct item *items, size_t n)
 }
 
 /*
- * kdump-tools' capture boot is a full early boot: systemd opens the crypttab
- * volumes there as at any boot, and waits (forever, by default) for the
- * passphrase of one that crashkey did not open. Which LUKS volumes would it
- * ask for?
+ * kdump-tools' capture boot is a full early boot, which would open every
+ * crypttab volume; crashkey's generator leaves there closed each one that was
+ * not handed over (a prompt nobody answers, or its KDF in the reservation).
+ * Which volumes that the system opens at boot would the dump not see, and
+ * which of them asks for a passphrase (crashkey-setup asks for it only if
+ * CRASHKEY_VOLUMES names it)?
  */
 static void check_kdump_boot(struct check *c, struct crypttab *tab,
 			     struct luks_devlist *devs,
 			     const struct item *items, size_t n)
 {
+	char closed[UUID_LIST_LEN] = "";
+	size_t i, len = 0, count = 0;
 	const char *uuid;
-	size_t i;
 
 	c->name = "kdump-boot";
 	if (!tab) {
@@ -910,20 +913,34 @@ static void check_kdump_boot(struct check *c, struct crypttab *tab,
 	if (!devs->n && luks_scan(devs) < 0)
 		ck_warn("cannot scan the block devices for LUKS volumes");
 	crypttab_resolve(tab, devs);
-	check_set(c, CHECK_OK, "no LUKS volume in %s that is opened at boot "
-		  "asks for a passphrase without being handed over",
-		  CRYPTTAB_DEFAULT);
 	for (i = 0; i < tab->n; i++) {
-		if (!tab->v[i].asked_at_boot)
+		if (!tab->v[i].opened_at_boot)
 			continue;
 		uuid = entry_uuid(&tab->v[i], devs);
 		if (!uuid || registered(uuid, items, n))
 			continue;
-		check_fail(c, "the kdump boot would wait for the passphrase of "
-			   "%s (%s:%u), which is not registered: register "
-			   "it, or mark it noauto", tab->v[i].name,
-			   CRYPTTAB_DEFAULT, tab->v[i].line);
+		if (tab->v[i].asked_at_boot)
+			check_fail(c, "%s (%s:%u) asks for a passphrase at boot "
+				   "and is not handed over: the kdump boot "
+				   "leaves it closed; name it in "
+				   "CRASHKEY_VOLUMES, or mark it noauto",
+				   tab->v[i].name, CRYPTTAB_DEFAULT,
+				   tab->v[i].line);
+		if (count++ < CHECK_UUIDS)
+			len += (size_t)snprintf(closed + len,
+						sizeof(closed) - len, "%s%s",
+						len ? ", " : "",
+						tab->v[i].name);
 	}
+	if (c->verdict == CHECK_FAILED)
+		return;
+	if (count)
+		check_set(c, CHECK_OK, "the kdump boot opens every handed-over "
+			  "volume and leaves closed %zu not handed over: %s%s",
+			  count, closed, count > CHECK_UUIDS ? ", ..." : "");
+	else
+		check_set(c, CHECK_OK, "the kdump boot opens every LUKS volume "
+			  "in %s that is opened at boot", CRYPTTAB_DEFAULT);
 }
 
 /* What crashkey's initramfs hook copies into the kdump initrd. */

@@ -21,7 +21,8 @@ struct fields {
 	char *name;
 	char *source;
 	char *header;
-	bool asked_at_boot;
+	bool opened_at_boot;
+	bool has_key_file;
 };
 
 /* Options with which systemd does not open the volume at boot. */
@@ -64,7 +65,7 @@ static const char *parse_options(char *options, struct fields *f)
 		if (strncmp(opt, HEADER_OPTION, strlen(HEADER_OPTION)) == 0)
 			*header = opt + strlen(HEADER_OPTION);
 		else if (not_opened_at_boot(opt))
-			f->asked_at_boot = false;
+			f->opened_at_boot = false;
 	}
 	if (*header && !**header)
 		return "header= without a file";
@@ -92,8 +93,9 @@ static const char *parse_line(char *line, struct fields *f)
 	f->name = field[0];
 	f->source = field[1];
 	f->header = NULL;
-	f->asked_at_boot = !field[2] || !strcmp(field[2], "none") ||
-			   !strcmp(field[2], "-");
+	f->opened_at_boot = true;
+	f->has_key_file = field[2] && strcmp(field[2], "none") &&
+			  strcmp(field[2], "-");
 	why = check_name(f->name);
 	if (!why && field[3])
 		why = parse_options(field[3], f);
@@ -115,7 +117,8 @@ static int add_entry(struct crypttab *tab, const struct fields *f,
 	e = &tab->v[tab->n];
 	memset(e, 0, sizeof(*e));
 	e->line = line;
-	e->asked_at_boot = f->asked_at_boot;
+	e->opened_at_boot = f->opened_at_boot;
+	e->asked_at_boot = f->opened_at_boot && !f->has_key_file;
 	e->name = strdup(f->name);
 	e->source = strdup(f->source);
 	e->header = f->header ? strdup(f->header) : NULL;

@@ -22,10 +22,9 @@ struct crypttab_entry {
 	char *name;		/* the mapper name */
 	char *source;		/* as written: UUID=, PARTUUID=, LABEL= or a path */
 	char *header;		/* header= (a detached LUKS header), or NULL */
-	/*
-	 * No key file, and none of noauto, swap, tmp: systemd asks for its
-	 * passphrase at each boot, kdump-tools' capture boot included.
-	 */
+	/* None of noauto, swap, tmp: systemd opens it at each boot. */
+	bool opened_at_boot;
+	/* And it has no key file: systemd asks for its passphrase. */
 	bool asked_at_boot;
 	unsigned int line;
 	/* Found by crypttab_resolve(), anew for each probe of the devices: */
