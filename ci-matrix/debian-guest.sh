@@ -81,6 +81,7 @@ configure_server() {
 	install -m 0755 "$SCENARIO" "$ROOT/usr/local/sbin/crashkey-e2e"
 	install -D -m 0644 "$GUEST_LIB" "$ROOT/usr/local/lib/crashkey-e2e/lib.sh"
 	install -d -m 0700 "$ROOT/root/crashkey-e2e"
+	install -m 0644 "$GUEST_FILES/disks" "$ROOT/root/crashkey-e2e/disks"
 	for volume in $VOLUMES; do
 		head -c 64 /dev/urandom > "$ROOT/root/crashkey-e2e/$volume.key"
 		chmod 0400 "$ROOT/root/crashkey-e2e/$volume.key"

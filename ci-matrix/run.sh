@@ -539,24 +539,28 @@ kdump_tools_cycle() {
 	fi
 }
 
-# The server's encrypted volumes, "name uuid", from its crypttab.
+# The server's encrypted volumes, "name uuid bus cipher formatter": crypttab's names and
+# UUIDs, and how each is attached and formatted (ci-matrix/debian-guest/disks).
 server_volumes() {
-	awk '!/^#/ && NF >= 2 { sub(/^UUID=/, "", $2); print $1, $2 }' \
+	awk 'FNR == NR { if (!/^#/ && NF >= 4) disk[$1] = $2 " " $3 " " $4; next }
+		!/^#/ && NF >= 2 { sub(/^UUID=/, "", $2); print $1, $2, disk[$1] }' \
+		"$CRASHKEY_TOP/ci-matrix/debian-guest/disks" \
 		"$CRASHKEY_TOP/ci-matrix/debian-guest/etc/crypttab"
 }
 
 # A copy of the server's root image, and each encrypted volume formatted with its key
-# file. PBKDF2 at its minimum: the server's own boot unlocks with key files under TCG;
+# file (unless the server formats it: ci-matrix/debian-guest/disks). PBKDF2 at its minimum: the server's own boot unlocks with key files under TCG;
 # what this run proves is that the capture boot needs no key at all.
 make_server_disks() {
-	local dir=$1 name uuid
+	local dir=$1 name uuid cipher formatter
 	rm -f "$dir"/*.disk
 	cp --sparse=always "$dir/root.img" "$dir/root.disk" || return
-	while read -r name uuid; do
-		truncate -s "$DUMP_DISK_SIZE" "$dir/$name.disk" &&
-			cryptsetup luksFormat -q --type luks2 --uuid "$uuid" --pbkdf pbkdf2 \
-				--pbkdf-force-iterations 1000 --key-file "$dir/$name.key" \
-				"$dir/$name.disk" || return
+	while read -r name uuid _ cipher formatter; do
+		truncate -s "$DUMP_DISK_SIZE" "$dir/$name.disk" || return
+		[ "$formatter" = runner ] || continue
+		cryptsetup luksFormat -q --type luks2 --uuid "$uuid" --pbkdf pbkdf2 \
+			--pbkdf-force-iterations 1000 --cipher "$cipher" --key-size 512 \
+			--key-file "$dir/$name.key" "$dir/$name.disk" || return
 	done < <(server_volumes)
 }
 
@@ -573,9 +577,13 @@ boot_server() {
 	local dir=$1 name status=0 swtpm pid follow log=$1/kdump-tools.log
 	local -a disks=(-drive "file=$dir/root.disk,if=none,format=raw,id=root"
 		-device "$DISK_DEVICE,drive=root")
-	while read -r name _; do
-		disks+=(-drive "file=$dir/$name.disk,if=none,format=raw,id=$name"
-			-device "$DISK_DEVICE,drive=$name")
+	disks+=(-device "$DEBIAN_GUEST_SCSI,id=scsi")
+	while read -r name _ bus _; do
+		disks+=(-drive "file=$dir/$name.disk,if=none,format=raw,id=$name")
+		case "$bus" in
+		scsi) disks+=(-device "scsi-hd,drive=$name,bus=scsi.0,serial=$name") ;;
+		*) disks+=(-device "$DISK_DEVICE,drive=$name,serial=$name") ;;
+		esac
 	done < <(server_volumes)
 	rm -rf "$dir/tpm" "$dir/swtpm.sock"
 	mkdir -p "$dir/tpm"
@@ -619,7 +627,7 @@ check_server_log() {
 	local log=$1 name uuid
 	collect_checks "$log" kdump-tools kdump-tools-load kdump-tools-upgrade \
 		kdump-tools-upgraded kdump-tools-verify
-	while read -r name uuid; do
+	while read -r name uuid _; do
 		if handed_over_volumes | grep -qxF "$name"; then
 			expect_line "$log" "unlocked $uuid .* -> /dev/mapper/$name" \
 				"the kdump initrd opened $name under its crypttab name"

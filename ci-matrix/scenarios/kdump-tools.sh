@@ -53,8 +53,23 @@ registered_by_token() {
 		grep -q 'tpmdata: key registered for the kdump kernel (LUKS2 token)'
 }
 
+# A volume whose cipher the build host's kernel lacks is formatted here, at the first
+# boot (ci-matrix/debian-guest/disks): its raw disk carries its name as serial.
+DISKS=/root/crashkey-e2e/disks
+format_here() {	# format_here NAME UUID
+	local cipher
+	cipher=$(awk -v n="$1" '$1 == n && $4 == "server" { print $3 }' "$DISKS")
+	[ -n "$cipher" ] && ! blkid -U "$2" >/dev/null || return 0
+	step "formatting $1 with $cipher"
+	cryptsetup luksFormat -q --type luks2 --uuid "$2" --pbkdf pbkdf2 \
+		--pbkdf-force-iterations 1000 --cipher "$cipher" --key-size 512 \
+		--key-file "/root/crashkey-e2e/$1.key" "$(ls /dev/disk/by-id/*-"$1")" &&
+		udevadm settle
+}
+
 enroll_tpm() {
 	local dev
+	format_here tpmdata "$TPM_UUID" || return
 	dev=$(blkid -U "$TPM_UUID") || return
 	! has_tpm2_token || return 0
 	step "enrolling a TPM2 token for tpmdata (systemd-cryptenroll)"
@@ -77,6 +92,10 @@ load_checks() {
 	check "crashkey status --check finds nothing to mend" crashkey status --check
 	check "kdump-tools' initrd holds crashkey and the crypttab (crashkey's hook)" \
 		initrd_has 'etc/crashkey/crypttab'
+	check "kdump-tools' initrd holds crashdump's SCSI driver, a module root does not need" \
+		initrd_has '/virtio_scsi\.ko'
+	check "kdump-tools' initrd holds tpmdata's cipher, serpent, a module" \
+		initrd_has '/serpent_generic\.ko'
 	check "/var/crash is on the encrypted volume" on_encrypted_volume /var/crash
 }
 
