@@ -118,7 +118,10 @@ check "the tree's other files are links, not copies" test "$TREE/COPYING" -ef "$
 # ignores everything at its top level (its own packaging rule, at the end of
 # .gitignore); a kernel.org checkout does not, and neither does this one.
 edit .gitignore '/^\/\*$/d; /^!\/debian\/$/d'
-git_u() { git -C "$U" -c user.name=selftest -c user.email=selftest@example.org "$@"; }
+# The commit's author is whoever runs the test (git's identity, else user@host).
+GIT_NAME=$(git config user.name || id -nu)
+GIT_EMAIL=$(git config user.email || echo "$(id -nu)@$(hostname)")
+git_u() { git -C "$U" -c user.name="$GIT_NAME" -c user.email="$GIT_EMAIL" "$@"; }
 if ! { git_u init -q && git_u add Makefile init/main.c kernel/kexec.c &&
 	git_u commit -q -m base; }; then
 	bail "git init and commit in $U"

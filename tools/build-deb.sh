@@ -21,11 +21,19 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 die() { echo "build-deb: $*" >&2; exit 1; }
 
+# The package's maintainer is whoever builds it: their git identity, else user@host
+# (debian/control and debian/changelog carry placeholders, not a made-up person).
+DEBFULLNAME=${DEBFULLNAME:-$(git -C "$TOP" config user.name || id -nu)}
+DEBEMAIL=${DEBEMAIL:-$(git -C "$TOP" config user.email ||
+	echo "$(id -nu)@$(hostname -f 2>/dev/null || hostname)")}
+
 # A fresh copy each time: dpkg-buildpackage writes into debian/ and next to the source.
 copy_source() {	# copy_source DIR
 	rm -rf "$1"
 	mkdir -p "$1/$SRC"
 	cp -R "$TOP/tools/crashkey" "$TOP/tools/debian" "$TOP/tools/system" "$1/$SRC/"
+	sed -i -e "s|@DEBFULLNAME@|$DEBFULLNAME|" -e "s|@DEBEMAIL@|$DEBEMAIL|" \
+		"$1/$SRC/debian/control" "$1/$SRC/debian/changelog"
 	# Objects of a build in the checkout are not this build's (another release's).
 	make -s -C "$1/$SRC/crashkey" clean
 }
