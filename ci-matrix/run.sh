@@ -534,6 +534,8 @@ kdump_tools_cycle() {
 		t=$(now)
 		boot_server "$dir" || status=$?
 		say "kdump-tools: QEMU ended with status $status after $(($(now) - t))s"
+		say "kdump-tools: crashkernel=$(server_crashkernel "$dir") reserved" \
+			"$(grep -m1 -o 'crashkernel reserved: .*' "$dir/kdump-tools.log" | sed 's/.*(//; s/)//')"
 		check_qemu_exit "the server's four boots" "$status" "$TIMEOUT_DEBIAN"
 		check_server_log "$dir/kdump-tools.log"
 	fi
