@@ -626,15 +626,18 @@ capture_boot() { sed -n '/Kernel panic - not syncing/,/reboot: Restarting system
 # What the server's boots reported, and what its capture boot's console shows: each
 # handed-over volume opened by crashkey, each other one left closed, not opened by systemd.
 check_server_log() {
-	local log=$1 name uuid
+	local log=$1 name uuid capture handed
 	collect_checks "$log" kdump-tools kdump-tools-load kdump-tools-upgrade \
 		kdump-tools-upgraded kdump-tools-verify
+	# Once, into a variable: grep -q ending a pipe early fails it (pipefail).
+	capture=$(capture_boot "$log")
+	handed=$(handed_over_volumes)
 	while read -r name uuid _; do
-		if handed_over_volumes | grep -qxF "$name"; then
+		if grep -qxF "$name" <<<"$handed"; then
 			expect_line "$log" "unlocked $uuid .* -> /dev/mapper/$name" \
 				"the kdump initrd opened $name under its crypttab name"
-		elif capture_boot "$log" | grep -q "left closed in the kdump boot: $name " &&
-			! capture_boot "$log" | grep -q "Cryptography Setup for $name"; then
+		elif grep -q "left closed in the kdump boot: $name " <<<"$capture" &&
+			! grep -q "Cryptography Setup for $name" <<<"$capture"; then
 			result ok "the kdump boot left $name closed (not handed over)"
 		else
 			result fail "the kdump boot left $name closed (not handed over)"
