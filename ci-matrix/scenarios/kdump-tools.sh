@@ -178,8 +178,9 @@ hotplug_checks() {
 	check "crashkey status --check finds nothing to mend after hot-plug" crashkey status --check
 }
 
-# A reload without kexec -s (a kexec_load()): the self-test must say so, and a reload by
-# the unit must arm the hand-over again.
+# A reload without kexec -s (a kexec_load()): the self-test must say so. The keys left
+# the keyring at the first load, and that load's image, the only copy, is gone: the
+# admin guide's remedy registers them again and loads.
 status_fails_naming() {	# status_fails_naming TEXT
 	local out
 	! out=$(crashkey status --check) && grep -qF -- "$1" <<<"$out"
@@ -190,7 +191,8 @@ legacy_load_checks() {
 	check "a reload without -s is a kexec_load()" not loaded_with_file_load
 	check "crashkey status --check fails after it, naming kexec -s" \
 		status_fails_naming "loaded without kexec -s"
-	check "systemctl restart kdump-tools loads with the keys again" systemctl restart kdump-tools
+	check "systemctl restart crashkey kdump-tools registers and loads the keys again" \
+		systemctl restart crashkey kdump-tools
 	check "crashkey status --check finds nothing to mend after that" crashkey status --check
 }
 not() { ! "$@"; }

@@ -842,7 +842,8 @@ static void check_handover(struct check *c, const struct status *st,
 	if (st->handover.count == 0 && n > 0) {
 		check_fail(c, "the loaded crash kernel carries none of the %zu "
 			   "registered keys: loaded without kexec -s "
-			   "(kexec_file_load)?", n);
+			   "(kexec_file_load)? Register and load them again: "
+			   "systemctl restart crashkey kdump-tools", n);
 		return;
 	}
 	if (items_in_state(items, n, HANDOVER_NO, list) > 0)
