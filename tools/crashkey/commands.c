@@ -760,6 +760,32 @@ struct status {
 #define UUID_LIST_LEN	(CHECK_UUIDS * (UUID_TEXT_LEN + 2) + 32)
 
 /*
+ * Adds the @found'th name to @list ("A, B, C and 2 more"): the first
+ * CHECK_UUIDS by name, the rest counted by list_end(). A name too long for
+ * the list is cut short, never written past it.
+ */
+static void list_add(char list[UUID_LIST_LEN], size_t *len, size_t found,
+		     const char *name)
+{
+	int n;
+
+	if (found >= CHECK_UUIDS || *len >= UUID_LIST_LEN - 1)
+		return;
+	n = snprintf(list + *len, UUID_LIST_LEN - *len, "%s%s",
+		     found ? ", " : "", name);
+	if (n > 0)
+		*len = *len + (size_t)n < UUID_LIST_LEN ? *len + (size_t)n :
+							  UUID_LIST_LEN - 1;
+}
+
+static void list_end(char list[UUID_LIST_LEN], size_t len, size_t found)
+{
+	if (found > CHECK_UUIDS && len < UUID_LIST_LEN - 1)
+		snprintf(list + len, UUID_LIST_LEN - len, " and %zu more",
+			 found - CHECK_UUIDS);
+}
+
+/*
  * How many items are in @state; @list names them ("UUID, UUID, UUID and 2
  * more").
  */
@@ -773,15 +799,9 @@ static size_t items_in_state(const struct item *items, size_t n,
 	for (i = 0; i < n; i++) {
 		if (items[i].handed_over != state)
 			continue;
-		if (found < CHECK_UUIDS)
-			len += (size_t)snprintf(list + len, UUID_LIST_LEN - len,
-						"%s%s", found ? ", " : "",
-						items[i].uuid);
-		found++;
+		list_add(list, &len, found++, items[i].uuid);
 	}
-	if (found > CHECK_UUIDS)
-		snprintf(list + len, UUID_LIST_LEN - len, " and %zu more",
-			 found - CHECK_UUIDS);
+	list_end(list, len, found);
 	return found;
 }
 
@@ -927,18 +947,15 @@ static void check_kdump_boot(struct check *c, struct crypttab *tab,
 				   "CRASHKEY_VOLUMES, or mark it noauto",
 				   tab->v[i].name, CRYPTTAB_DEFAULT,
 				   tab->v[i].line);
-		if (count++ < CHECK_UUIDS)
-			len += (size_t)snprintf(closed + len,
-						sizeof(closed) - len, "%s%s",
-						len ? ", " : "",
-						tab->v[i].name);
+		list_add(closed, &len, count++, tab->v[i].name);
 	}
+	list_end(closed, len, count);
 	if (c->verdict == CHECK_FAILED)
 		return;
 	if (count)
 		check_set(c, CHECK_OK, "the kdump boot opens every handed-over "
-			  "volume and leaves closed %zu not handed over: %s%s",
-			  count, closed, count > CHECK_UUIDS ? ", ..." : "");
+			  "volume and leaves closed %zu not handed over: %s",
+			  count, closed);
 	else
 		check_set(c, CHECK_OK, "the kdump boot opens every LUKS volume "
 			  "in %s that is opened at boot", CRYPTTAB_DEFAULT);
