@@ -1166,6 +1166,12 @@ if [ -n "$LOOP" ]; then
 	ck status --check
 	expect_rc 0
 	expect_check ok kdump-boot "leaves closed 1 not handed over: vol"
+	long=$(printf 'v%.0s' $(seq 120))
+	for i in 1 2 3 4; do printf '%s%s UUID=%s %s luks\n' "$long" "$i" "$UUID" "$KEYFILE"; done \
+		>"$SYSROOT/etc/crypttab"
+	ck status --check
+	expect_rc 0
+	expect_check ok kdump-boot "leaves closed 4 not handed over: ${long}1, "
 	printf 'vol UUID=%s\n' "$UUID" >"$SYSROOT/etc/crypttab"
 	ck status --check
 	expect_rc 5
